@@ -1,0 +1,97 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parley-comments/parley/auth"
+)
+
+type registerRequest struct {
+	Username    string `json:"username"`
+	Password    string `json:"password"`
+	Email       string `json:"email"`
+	DisplayName string `json:"display_name"`
+}
+
+type loginRequest struct {
+	Login    string `json:"login"`
+	Password string `json:"password"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+type sessionView struct {
+	User         userView `json:"user"`
+	AccessToken  string   `json:"access_token"`
+	RefreshToken string   `json:"refresh_token"`
+	ExpiresIn    int      `json:"expires_in"`
+}
+
+type meView struct {
+	User userView `json:"user"`
+}
+
+func newSessionView(s *auth.Session) sessionView {
+	return sessionView{User: newUserView(s.User, s.User), AccessToken: s.AccessToken, RefreshToken: s.RefreshToken, ExpiresIn: s.ExpiresIn}
+}
+
+// POST /api/v1/auth/register
+func (h *handler) register(c echo.Context) error {
+	var req registerRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	s, err := h.accounts.Register(c.Request().Context(), auth.Registration{Username: req.Username, Password: req.Password, Email: req.Email, DisplayName: req.DisplayName})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, newSessionView(s))
+}
+
+// POST /api/v1/auth/login
+func (h *handler) login(c echo.Context) error {
+	var req loginRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	s, err := h.accounts.Login(c.Request().Context(), req.Login, req.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newSessionView(s))
+}
+
+// POST /api/v1/auth/refresh
+func (h *handler) refresh(c echo.Context) error {
+	var req refreshRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	s, err := h.accounts.Refresh(c.Request().Context(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, newSessionView(s))
+}
+
+// POST /api/v1/auth/logout
+func (h *handler) logout(c echo.Context) error {
+	var req refreshRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := h.accounts.Logout(c.Request().Context(), req.RefreshToken); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// GET /api/v1/me
+func (h *handler) me(c echo.Context) error {
+	u := currentUser(c)
+	return c.JSON(http.StatusOK, meView{User: newUserView(u, u)})
+}

@@ -1,0 +1,218 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/moderation"
+)
+
+type threadView struct {
+	Items      []commentView `json:"items"`
+	NextCursor *string       `json:"next_cursor"`
+	Total      int           `json:"total"`
+}
+
+type commentEnvelope struct {
+	Comment commentView `json:"comment"`
+}
+
+type createCommentRequest struct {
+	Body       string `json:"body"`
+	ParentID   *uint  `json:"parent_id"`
+	GuestName  string `json:"guest_name"`
+	GuestEmail string `json:"guest_email"`
+}
+
+type updateCommentRequest struct {
+	Body string `json:"body"`
+}
+
+type voteRequest struct {
+	Value *int `json:"value"`
+}
+
+type voteView struct {
+	Score  int `json:"score"`
+	MyVote int `json:"my_vote"`
+}
+
+func threadSort(c echo.Context) (string, error) {
+	switch s := c.QueryParam("sort"); s {
+	case "", models.SortOldest:
+		return models.SortOldest, nil
+	case models.SortNewest, models.SortTop:
+		return s, nil
+	}
+	return "", badRequest("sort must be oldest, newest or top", map[string]string{"sort": "oldest, newest or top"})
+}
+
+// GET /api/v1/articles/:slug/comments
+func (h *handler) listComments(c echo.Context) error {
+	sort, err := threadSort(c)
+	if err != nil {
+		return err
+	}
+	limit, err := pageLimit(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.articleBySlug(c, c.Param("slug"))
+	if err != nil {
+		return err
+	}
+	viewer := currentUser(c)
+	q := models.ThreadQuery{ArticleID: a.ID, Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}
+	if viewer != nil {
+		q.Viewer = models.Viewer{UserID: viewer.ID, Moderator: viewer.IsModerator()}
+	}
+	ctx := c.Request().Context()
+	page, err := models.LoadThread(ctx, h.store.Read, q)
+	if err != nil {
+		return err
+	}
+	votes := map[uint]int{}
+	if viewer != nil && len(page.IDs) > 0 {
+		if votes, err = models.VotesOf(ctx, h.store.Read, viewer.ID, page.IDs); err != nil {
+			return err
+		}
+	}
+	out := threadView{Items: make([]commentView, len(page.Items)), Total: a.CommentCount}
+	for i, tc := range page.Items {
+		out.Items[i] = h.threadCommentView(tc, a.Slug, viewer, votes)
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handler) threadCommentView(tc *models.ThreadComment, slug string, viewer *models.User, votes map[uint]int) commentView {
+	v := newCommentView(threadFacts(tc), slug, viewer, votes[tc.ID])
+	if len(tc.Replies) > 0 {
+		v.Replies = make([]commentView, len(tc.Replies))
+		for i, r := range tc.Replies {
+			v.Replies[i] = h.threadCommentView(r, slug, viewer, votes)
+		}
+	}
+	return v
+}
+
+// POST /api/v1/articles/:slug/comments
+func (h *handler) createComment(c echo.Context) error {
+	var req createCommentRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	u := currentUser(c)
+	in := moderation.Submission{Slug: c.Param("slug"), Author: u, Body: req.Body, ParentID: req.ParentID, IP: c.RealIP()}
+	if u == nil {
+		if !h.cfg.AllowGuests {
+			return errUnauthorized
+		}
+		in.Guest = &moderation.Guest{Name: req.GuestName, Email: req.GuestEmail}
+	}
+	cm, err := h.mod.Submit(c.Request().Context(), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, commentEnvelope{Comment: newCommentView(factsOf(cm, u), c.Param("slug"), u, 0)})
+}
+
+// commentResponse renders one comment with its author and article slug.
+func (h *handler) commentResponse(c echo.Context, cm *models.Comment) (commentEnvelope, error) {
+	ctx := c.Request().Context()
+	viewer := currentUser(c)
+	var author *models.User
+	if cm.AuthorID != nil {
+		var u models.User
+		if err := h.store.Read.WithContext(ctx).Select("id", "username", "display_name").Take(&u, *cm.AuthorID).Error; err == nil {
+			author = &u
+		}
+	}
+	var slug string
+	if err := h.store.Read.WithContext(ctx).Model(&models.Article{}).Where("id = ?", cm.ArticleID).Pluck("slug", &slug).Error; err != nil {
+		return commentEnvelope{}, models.MapError(err)
+	}
+	myVote := 0
+	if viewer != nil {
+		votes, err := models.VotesOf(ctx, h.store.Read, viewer.ID, []uint{cm.ID})
+		if err != nil {
+			return commentEnvelope{}, err
+		}
+		myVote = votes[cm.ID]
+	}
+	return commentEnvelope{Comment: newCommentView(factsOf(cm, author), slug, viewer, myVote)}, nil
+}
+
+// GET /api/v1/comments/:id
+func (h *handler) getComment(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cm, err := h.mod.Get(c.Request().Context(), id, currentUser(c))
+	if err != nil {
+		return err
+	}
+	out, err := h.commentResponse(c, cm)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// PATCH /api/v1/comments/:id
+func (h *handler) updateComment(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req updateCommentRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	cm, err := h.mod.Edit(c.Request().Context(), id, currentUser(c), req.Body)
+	if err != nil {
+		return err
+	}
+	out, err := h.commentResponse(c, cm)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// DELETE /api/v1/comments/:id
+func (h *handler) deleteComment(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if err := h.mod.Delete(c.Request().Context(), id, currentUser(c)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// PUT /api/v1/comments/:id/vote
+func (h *handler) voteComment(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var req voteRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if req.Value == nil {
+		return badRequest("value is required: 1, -1 or 0", map[string]string{"value": "required"})
+	}
+	r, err := h.mod.Vote(c.Request().Context(), id, currentUser(c), *req.Value)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, voteView{Score: r.Score, MyVote: r.MyVote})
+}

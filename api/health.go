@@ -1,0 +1,45 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+type statusView struct {
+	Status string `json:"status"`
+}
+
+// GET /healthz: the process is up.
+func (h *handler) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, statusView{Status: "ok"})
+}
+
+// GET /readyz: the database answers.
+func (h *handler) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := h.store.Ping(ctx); err != nil {
+		c.Response().Header().Set("Retry-After", "1")
+		return c.JSON(http.StatusServiceUnavailable, errorBody{Error: apiError{Code: "unavailable", Message: "database unreachable"}})
+	}
+	return c.JSON(http.StatusOK, statusView{Status: "ready"})
+}
+
+type configView struct {
+	AllowGuests       bool `json:"allow_guests"`
+	EditWindowMinutes int  `json:"edit_window_minutes"`
+	MaxBodyChars      int  `json:"max_body_chars"`
+}
+
+// GET /api/v1/config: what the widget needs to know to draw its forms.
+func (h *handler) publicConfig(c echo.Context) error {
+	r, err := h.mod.Rules(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, configView{AllowGuests: h.cfg.AllowGuests, EditWindowMinutes: r.EditWindowMinutes, MaxBodyChars: r.MaxBodyChars})
+}

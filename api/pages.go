@@ -1,0 +1,175 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/seeds"
+	"github.com/parley-comments/parley/web"
+)
+
+// Content security policies. Nothing on these pages runs or styles inline, so
+// 'self' is all they need; the comment app may only be framed by the allowed
+// blog origins (frame-ancestors is added per request).
+const (
+	cspDemo  = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"
+	cspEmbed = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
+)
+
+// staticTypes are the content types of what web.Static holds; a file of any
+// other kind is not served.
+var staticTypes = map[string]string{
+	".js":   "application/javascript; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".html": "text/html; charset=utf-8",
+	".svg":  "image/svg+xml",
+	".png":  "image/png",
+	".ico":  "image/x-icon",
+}
+
+// staticFile is one embedded file, read once, with its content type and ETag.
+type staticFile struct {
+	name  string
+	ctype string
+	etag  string
+	body  []byte
+}
+
+// loadStatic reads every file under web/static once at start.
+func loadStatic() (map[string]*staticFile, error) {
+	root, err := fs.Sub(web.Static, "static")
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]*staticFile{}
+	err = fs.WalkDir(root, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ctype, ok := staticTypes[path.Ext(p)]
+		if !ok {
+			return nil
+		}
+		body, err := fs.ReadFile(root, p)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		files[p] = &staticFile{name: p, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, body: body}
+		return nil
+	})
+	return files, err
+}
+
+// serve writes the file; http.ServeContent answers If-None-Match with a 304.
+// nosniff and the referrer policy come from securityHeaders, like everywhere.
+func (f *staticFile) serve(c echo.Context, cacheControl string) error {
+	hd := c.Response().Header()
+	hd.Set(echo.HeaderContentType, f.ctype)
+	hd.Set("Cache-Control", cacheControl)
+	hd.Set("ETag", f.etag)
+	http.ServeContent(c.Response(), c.Request(), f.name, time.Time{}, bytes.NewReader(f.body))
+	return nil
+}
+
+// registerPages adds the browser-facing routes: the demo blog page, the widget
+// loader, the comment app for the widget's iframe and their assets. The admin
+// page's files live in web/static too and are served under /assets/.
+func (h *handler) registerPages(e *echo.Echo) {
+	files, err := loadStatic()
+	if err != nil {
+		panic(fmt.Sprintf("parley: embedded web files: %v", err)) // a broken build, not a runtime condition
+	}
+	widget, embed := files["widget.js"], files["embed.html"]
+
+	// The loader's URL is fixed in every blog's HTML, so it cannot carry a
+	// version: cache it briefly and let the ETag make revalidation cheap.
+	e.GET("/widget.js", func(c echo.Context) error {
+		return widget.serve(c, "public, max-age=300")
+	})
+	e.GET("/embed", func(c echo.Context) error { return h.embedPage(c, embed) })
+	e.GET("/assets/*", func(c echo.Context) error {
+		f := files[c.Param("*")]
+		// HTML is served only by its own route, with its own policy.
+		if f == nil || f.ctype == staticTypes[".html"] {
+			return echo.ErrNotFound
+		}
+		return f.serve(c, "public, max-age=300")
+	})
+	e.GET("/", h.demoPage)
+}
+
+// GET /
+func (h *handler) demoPage(c echo.Context) error {
+	var a models.Article
+	err := h.store.Read.WithContext(c.Request().Context()).Where("slug = ?", seeds.ArticleSlug).First(&a).Error
+	post := web.Post{Slug: seeds.ArticleSlug, Title: "Parley demo", Paragraphs: []string{"The demo article is not in the database yet; the comments below work all the same."}}
+	switch {
+	case err == nil:
+		post = web.Post{Slug: a.Slug, Title: a.Title, PublishedAt: a.PublishedAt, Paragraphs: web.Paragraphs(a.Body)}
+	case !errors.Is(err, gorm.ErrRecordNotFound) && !errors.Is(err, models.ErrNotFound):
+		return fmt.Errorf("demo page article: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := web.Index.Execute(&buf, post); err != nil {
+		return fmt.Errorf("demo page: %w", err)
+	}
+	hd := c.Response().Header()
+	hd.Set("Content-Security-Policy", cspDemo)
+	hd.Set("Cache-Control", "no-cache")
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+// GET /embed?article=SLUG&parent=ORIGIN
+//
+// The app posts its height to the parent origin, so that origin must be one
+// the server trusts; frame-ancestors makes the browser hold any other page to it.
+func (h *handler) embedPage(c echo.Context, page *staticFile) error {
+	hd := c.Response().Header()
+	// A site-wide X-Frame-Options would stop every blog from framing the widget;
+	// frame-ancestors below is the rule for this page.
+	hd.Del("X-Frame-Options")
+	allowed := h.frameOrigins(c)
+	parent, article := c.QueryParam("parent"), c.QueryParam("article")
+	if article == "" || !slices.Contains(allowed, parent) {
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors *")
+		hd.Set("Cache-Control", "no-store")
+		msg := "This comment section cannot be shown here: the page that embeds it is not on Parley's list of allowed sites."
+		if article == "" {
+			msg = "This comment section does not say which article it belongs to."
+		}
+		return c.HTML(http.StatusBadRequest, "<!doctype html><meta charset=utf-8><title>Comments unavailable</title><p>"+msg+"</p>")
+	}
+	hd.Set("Content-Security-Policy", cspEmbed+"; frame-ancestors 'self' "+strings.Join(allowed, " "))
+	return page.serve(c, "no-cache")
+}
+
+// frameOrigins lists the origins that may embed the widget: the configured blog
+// origins and this server's own (for the demo page).
+func (h *handler) frameOrigins(c echo.Context) []string {
+	own := c.Scheme() + "://" + c.Request().Host
+	out := []string{own}
+	for _, o := range h.cfg.AllowedOrigins {
+		o = strings.TrimRight(strings.TrimSpace(o), "/")
+		// An origin is a plain scheme://host[:port]; anything else would break
+		// out of the CSP header or match nothing.
+		if o == "" || o == own || strings.ContainsAny(o, " ;,'\"\t\r\n") || !strings.Contains(o, "://") {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// decodeJSON reads a JSON request body into v. Unknown fields are ignored
+// (API.md); malformed JSON and wrong types are a 400 that says where.
+func decodeJSON(c echo.Context, v any) error {
+	// The Content-Type is not checked: a JSON body is expected on every
+	// route that takes one, and anything else fails to parse with a 400.
+	dec := json.NewDecoder(c.Request().Body)
+	if err := dec.Decode(v); err != nil {
+		var syntax *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.Is(err, io.EOF):
+			return badRequest("request body is empty; send a JSON object", nil)
+		case errors.As(err, &typ):
+			field := typ.Field
+			if field == "" {
+				return badRequest("request body must be a JSON object", nil)
+			}
+			return badRequest(fmt.Sprintf("%s must be %s", field, jsonKind(typ.Type.Kind().String())), map[string]string{field: "wrong type"})
+		case errors.As(err, &syntax):
+			return badRequest(fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), nil)
+		case strings.Contains(err.Error(), "request body too large"):
+			return newError(413, "payload_too_large", "request body is larger than 64 KiB")
+		}
+		return badRequest("malformed JSON: "+err.Error(), nil)
+	}
+	if dec.More() {
+		return badRequest("request body must hold one JSON object", nil)
+	}
+	return nil
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	return "a number"
+}
+
+// pathID parses a numeric path parameter; anything else is a 404, as no
+// such resource can exist.
+func pathID(c echo.Context, name string) (uint, error) {
+	n, err := strconv.ParseUint(c.Param(name), 10, 32)
+	if err != nil || n == 0 {
+		return 0, newError(404, "not_found", "not found")
+	}
+	return uint(n), nil
+}
+
+// pageLimit reads ?limit= (default 50, 1..200).
+func pageLimit(c echo.Context) (int, error) {
+	s := c.QueryParam("limit")
+	if s == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 200 {
+		return 0, badRequest("limit must be a whole number from 1 to 200", map[string]string{"limit": "1 to 200"})
+	}
+	return n, nil
+}

@@ -1,0 +1,44 @@
+package api
+
+import (
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+)
+
+// maxBody bounds request bodies; a comment's 10,000 characters fit with room.
+const maxBody = "64K"
+
+// routes registers every route in one place.
+func (h *handler) routes(e *echo.Echo) {
+	e.Use(h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), middleware.BodyLimit(maxBody))
+
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+
+	v1 := e.Group("/api/v1", h.authenticate)
+	v1.GET("/openapi.json", h.openAPI)
+	v1.GET("/config", h.publicConfig)
+
+	v1.POST("/auth/register", h.register)
+	v1.POST("/auth/login", h.login)
+	v1.POST("/auth/refresh", h.refresh)
+	v1.POST("/auth/logout", h.logout)
+	v1.GET("/me", h.me, requireUser)
+
+	v1.GET("/articles", h.listArticles)
+	v1.GET("/articles/:slug", h.getArticle)
+	v1.POST("/articles", h.createArticle, requireAdmin)
+	v1.PATCH("/articles/:slug", h.updateArticle, requireAdmin)
+	v1.DELETE("/articles/:slug", h.deleteArticle, requireAdmin)
+
+	v1.GET("/articles/:slug/comments", h.listComments)
+	v1.POST("/articles/:slug/comments", h.createComment)
+	v1.GET("/comments/:id", h.getComment)
+	v1.PATCH("/comments/:id", h.updateComment, requireUser)
+	v1.DELETE("/comments/:id", h.deleteComment, requireUser)
+	v1.PUT("/comments/:id/vote", h.voteComment, requireUser)
+	v1.GET("/counts", h.counts)
+
+	h.registerModeration(v1)
+	h.registerPages(e)
+}

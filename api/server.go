@@ -1,0 +1,98 @@
+// Package api is Parley's HTTP layer: routing, middleware, thin handlers that
+// decode a request, call the service once and encode a view, and the one
+// place that turns errors into the contract's error shape.
+package api
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/moderation"
+)
+
+// Config is everything the HTTP layer needs; main builds it from the environment.
+type Config struct {
+	Store     *models.Store
+	JWTSecret []byte
+	// AccessTTL is the access tokens' lifetime (default 15 minutes).
+	AccessTTL time.Duration
+	// AllowedOrigins are the blog origins allowed by CORS and allowed to
+	// embed the widget, compared exactly.
+	AllowedOrigins []string
+	AllowGuests    bool
+	// RateLimit turns the per-user and per-IP limits on.
+	RateLimit bool
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []*net.IPNet
+	Hasher         *auth.Hasher
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// tokenIssuer and tokenAudience are fixed: tokens are only for this API.
+const (
+	tokenIssuer   = "parley"
+	tokenAudience = "parley-api"
+)
+
+type handler struct {
+	cfg      Config
+	store    *models.Store
+	accounts *auth.Accounts
+	mod      *moderation.Service
+	log      *slog.Logger
+}
+
+// NewServer builds the Echo server with every route and middleware. It
+// panics on a configuration main should have refused (a weak secret).
+func NewServer(cfg Config) *echo.Echo {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = 15 * time.Minute
+	}
+	if cfg.Hasher == nil {
+		cfg.Hasher = auth.NewHasher(auth.DefaultParams)
+	}
+	now := func() time.Time { return cfg.Now().UTC() }
+	tokens, err := auth.NewTokens(cfg.JWTSecret, tokenIssuer, tokenAudience, cfg.AccessTTL, now)
+	if err != nil {
+		panic(fmt.Sprintf("api: %v", err))
+	}
+	h := &handler{
+		cfg:      cfg,
+		store:    cfg.Store,
+		accounts: &auth.Accounts{Store: cfg.Store, Hasher: cfg.Hasher, Tokens: tokens, Now: now},
+		mod:      moderation.NewService(cfg.Store, now),
+		log:      cfg.Logger,
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	h.routes(e)
+	return e
+}
+
+// ipExtractor takes the client IP from the connection unless trusted proxies
+// are configured: Echo's default would believe any client's X-Forwarded-For.
+func ipExtractor(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range proxies {
+		opts = append(opts, echo.TrustIPRange(p))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

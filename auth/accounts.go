@@ -1,0 +1,317 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+
+	"github.com/parley-comments/parley/markup"
+	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/moderation"
+)
+
+// Account errors; the API maps each to a status.
+var (
+	ErrInvalidCredentials = errors.New("invalid username or password")
+	ErrTaken              = errors.New("username or email is already taken")
+	ErrInvalidRefresh     = errors.New("refresh token is invalid or expired")
+)
+
+// RefreshTTL is how long a login lasts without being refreshed.
+const RefreshTTL = 30 * 24 * time.Hour
+
+// reuseGrace lets two tabs that refresh at the same moment both succeed
+// without one of them revoking the whole login.
+const reuseGrace = 5 * time.Second
+
+// reservedNames may not be registered: they would let anyone pose as staff.
+var reservedNames = map[string]bool{
+	"admin": true, "administrator": true, "moderator": true, "mod": true, "parley": true,
+	"root": true, "system": true, "staff": true, "support": true, "official": true,
+	"anonymous": true, "guest": true, "deleted": true, "null": true, "undefined": true,
+	"api": true, "www": true, "security": true, "webmaster": true, "postmaster": true,
+}
+
+// Accounts registers users, signs them in and rotates their refresh tokens.
+type Accounts struct {
+	Store  *models.Store
+	Hasher *Hasher
+	Tokens *Tokens
+	Now    func() time.Time
+}
+
+// Session is what a successful register, login or refresh returns.
+type Session struct {
+	User         *models.User
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int
+}
+
+// Registration is the input of Register.
+type Registration struct {
+	Username    string
+	Password    string
+	Email       string
+	DisplayName string
+}
+
+// Register validates and creates a user account and signs it in.
+func (a *Accounts) Register(ctx context.Context, r Registration) (*Session, error) {
+	u, err := a.newUser(r)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := a.Hasher.Hash(ctx, r.Password)
+	if err != nil {
+		return nil, err
+	}
+	u.PasswordHash = hash
+	var s *Session
+	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(u).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return ErrTaken
+			}
+			return err
+		}
+		s, err = a.startSession(tx, u, "")
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	return s, nil
+}
+
+func (a *Accounts) newUser(r Registration) (*models.User, error) {
+	fields := map[string]string{}
+	key := strings.ToLower(r.Username)
+	switch {
+	case !validUsername(r.Username):
+		fields["username"] = "3 to 32 letters, digits, '_', '-' or '.'"
+	case reservedNames[key] || strings.HasPrefix(key, "admin") || strings.HasPrefix(key, "moderator"):
+		fields["username"] = "this name is reserved"
+	}
+	if n := utf8.RuneCountInString(r.Password); n < 8 || n > 256 || !utf8.ValidString(r.Password) {
+		fields["password"] = "8 to 256 characters"
+	}
+	var email *string
+	if r.Email != "" {
+		addr, err := mail.ParseAddress(r.Email)
+		if err != nil || addr.Address != r.Email || len(r.Email) > 254 {
+			fields["email"] = "not a valid email address"
+		} else {
+			e := strings.ToLower(addr.Address)
+			email = &e
+		}
+	}
+	display := markup.CleanName(r.DisplayName)
+	if utf8.RuneCountInString(display) > 64 {
+		fields["display_name"] = "at most 64 characters"
+	}
+	if len(fields) > 0 {
+		return nil, &moderation.ValidationError{Message: "invalid registration", Fields: fields}
+	}
+	if display == "" {
+		display = r.Username
+	}
+	now := a.now()
+	return &models.User{Username: r.Username, UsernameKey: key, Email: email, DisplayName: display,
+		Role: models.RoleUser, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+func validUsername(s string) bool {
+	if len(s) < 3 || len(s) > 32 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Login checks a username or email and password. Unknown users and wrong
+// passwords get the same error after the same amount of hashing work.
+func (a *Accounts) Login(ctx context.Context, login, password string) (*Session, error) {
+	var u models.User
+	key := strings.ToLower(strings.TrimSpace(login))
+	q := a.Store.Read.WithContext(ctx)
+	if strings.Contains(key, "@") {
+		q = q.Where("email = ?", key)
+	} else {
+		q = q.Where("username_key = ?", key)
+	}
+	err := q.First(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || len(login) > 320 || len(password) > 1024 {
+		a.Hasher.VerifyDummy(ctx, password)
+		return nil, ErrInvalidCredentials
+	}
+	if err != nil {
+		return nil, models.MapError(err)
+	}
+	ok, rehash, err := a.Hasher.Verify(ctx, u.PasswordHash, password)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, ErrInvalidCredentials
+	}
+	var newHash string
+	if rehash {
+		if newHash, err = a.Hasher.Hash(ctx, password); err != nil {
+			return nil, err
+		}
+	}
+	var s *Session
+	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		if newHash != "" {
+			if err := tx.Model(&u).Update("password_hash", newHash).Error; err != nil {
+				return err
+			}
+		}
+		s, err = a.startSession(tx, &u, "")
+		return err
+	})
+	return s, err
+}
+
+// Refresh spends a refresh token and returns a new pair of the same login.
+// A token presented again after it was spent (outside a short grace for
+// tabs racing each other) means it was stolen: the whole login is revoked.
+func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
+	if raw == "" || len(raw) > 256 {
+		return nil, ErrInvalidRefresh
+	}
+	hash := HashRefreshToken(raw)
+	now := a.now()
+	var s *Session
+	var reused bool
+	err := a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		var rt models.RefreshToken
+		if err := tx.Where("token_hash = ?", hash).First(&rt).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return ErrInvalidRefresh
+			}
+			return err
+		}
+		if rt.RevokedAt != nil || !now.Before(rt.ExpiresAt) {
+			return ErrInvalidRefresh
+		}
+		// Spend it only if nobody else did: the conditional update makes
+		// two concurrent refreshes produce one winner.
+		res := tx.Model(&models.RefreshToken{}).Where("id = ? AND used_at IS NULL", rt.ID).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > reuseGrace {
+				reused = true
+				return tx.Model(&models.RefreshToken{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error
+			}
+			return ErrInvalidRefresh
+		}
+		var u models.User
+		if err := tx.First(&u, rt.UserID).Error; err != nil {
+			return err
+		}
+		var err error
+		s, err = a.startSession(tx, &u, rt.FamilyID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("refresh: %w", err)
+	}
+	if reused {
+		return nil, ErrInvalidRefresh
+	}
+	return s, nil
+}
+
+// Logout revokes the login the refresh token belongs to. Unknown tokens are
+// ignored: logging out twice is not an error.
+func (a *Accounts) Logout(ctx context.Context, raw string) error {
+	if raw == "" || len(raw) > 256 {
+		return nil
+	}
+	hash := HashRefreshToken(raw)
+	now := a.now()
+	return a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		var rt models.RefreshToken
+		err := tx.Where("token_hash = ?", hash).First(&rt).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.Model(&models.RefreshToken{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error; err != nil {
+			return err
+		}
+		// Access tokens of this user stop working at once, everywhere.
+		return tx.Model(&models.User{}).Where("id = ?", rt.UserID).Update("token_version", gorm.Expr("token_version + 1")).Error
+	})
+}
+
+// Authenticate checks an access token and returns its user, re-read from the
+// database so that a ban, role change or logout takes effect at once.
+func (a *Accounts) Authenticate(ctx context.Context, raw string) (*models.User, error) {
+	claims, err := a.Tokens.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	id, err := claims.UserID()
+	if err != nil {
+		return nil, err
+	}
+	var u models.User
+	if err := a.Store.Read.WithContext(ctx).First(&u, id).Error; err != nil {
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return nil, fmt.Errorf("%w: no such user", ErrInvalidToken)
+		}
+		return nil, models.MapError(err)
+	}
+	if u.TokenVersion != claims.Version || u.Role != claims.Role {
+		return nil, fmt.Errorf("%w: token was revoked", ErrInvalidToken)
+	}
+	return &u, nil
+}
+
+// startSession issues an access token and a new refresh token in family (a
+// new family when empty).
+func (a *Accounts) startSession(tx *gorm.DB, u *models.User, family string) (*Session, error) {
+	raw, hash, err := NewRefreshToken()
+	if err != nil {
+		return nil, err
+	}
+	if family == "" {
+		family = strconv.FormatUint(uint64(u.ID), 10) + "-" + hash[:16]
+	}
+	now := a.now()
+	rt := models.RefreshToken{UserID: u.ID, FamilyID: family, TokenHash: hash, CreatedAt: now, ExpiresAt: now.Add(RefreshTTL)}
+	if err := tx.Create(&rt).Error; err != nil {
+		return nil, err
+	}
+	access, expiresIn, err := a.Tokens.Issue(u.ID, u.Role, u.TokenVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{User: u, AccessToken: access, RefreshToken: raw, ExpiresIn: expiresIn}, nil
+}
+
+func (a *Accounts) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/parley-comments/parley/auth"
+)
+
+// config is the PARLEY_* environment, parsed.
+type config struct {
+	Addr           string
+	DataDir        string
+	DatabaseURL    string
+	JWTSecret      []byte
+	AdminPassword  string
+	AllowGuests    bool
+	AllowedOrigins []string
+	RateLimit      bool
+	TrustedProxies []*net.IPNet
+	LogLevel       string
+}
+
+// loadConfig reads the configuration through getenv so tests can feed it.
+func loadConfig(getenv func(string) string) (config, error) {
+	c := config{
+		Addr:          or(getenv("PARLEY_ADDR"), ":8080"),
+		DataDir:       or(getenv("PARLEY_DATA_DIR"), "./data"),
+		DatabaseURL:   getenv("PARLEY_DATABASE_URL"),
+		AdminPassword: getenv("PARLEY_ADMIN_PASSWORD"),
+		AllowGuests:   getenv("PARLEY_ALLOW_GUESTS") == "true",
+		RateLimit:     getenv("PARLEY_RATE_LIMIT") != "off",
+		LogLevel:      or(getenv("PARLEY_LOG_LEVEL"), "info"),
+	}
+	if s := getenv("PARLEY_JWT_SECRET"); s != "" {
+		if len(s) < 32 {
+			return c, fmt.Errorf("PARLEY_JWT_SECRET must be at least 32 bytes")
+		}
+		c.JWTSecret = []byte(s)
+	}
+	for _, o := range splitList(getenv("PARLEY_ALLOWED_ORIGINS")) {
+		if o == "*" || o == "null" || !strings.HasPrefix(o, "http://") && !strings.HasPrefix(o, "https://") || strings.HasSuffix(o, "/") {
+			return c, fmt.Errorf("PARLEY_ALLOWED_ORIGINS: %q is not an origin like https://blog.example.com", o)
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	for _, p := range splitList(getenv("PARLEY_TRUSTED_PROXIES")) {
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			return c, fmt.Errorf("PARLEY_TRUSTED_PROXIES: %q is not a CIDR", p)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
+	}
+	return c, nil
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// jwtSecret returns the configured secret, or the one generated on first
+// start and kept (mode 0600) in the data directory.
+func jwtSecret(c config) ([]byte, error) {
+	if c.JWTSecret != nil {
+		return c.JWTSecret, nil
+	}
+	path := filepath.Join(c.DataDir, "jwt-secret")
+	if b, err := os.ReadFile(path); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return nil, fmt.Errorf("%s holds a secret shorter than 32 bytes", path)
+		}
+		return []byte(s), nil
+	} else if !os.IsNotExist(err) {
+		return nil, err
+	}
+	s, err := auth.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store generated secret: %w", err)
+	}
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return []byte(s), f.Close()
+}

@@ -1,0 +1,150 @@
+// Parley is a self-hosted comments and moderation backend for blogs.
+//
+//	go run .                 serve (PARLEY_* variables configure it)
+//	go run . migrate         apply pending migrations and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/parley-comments/parley/api"
+	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/migrations"
+	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/seeds"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogLevel)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(cfg, log)
+	case "migrate":
+		return migrate(cfg, log)
+	}
+	return fmt.Errorf("unknown command %q (commands: serve, migrate)", cmd)
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// openStore prepares the data dir, takes its lock (SQLite allows one Parley
+// process per file) and opens the database.
+func openStore(cfg config) (*models.Store, func(), error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data dir: %w", err)
+	}
+	release := func() {}
+	if cfg.DatabaseURL == "" {
+		unlock, err := lockDataDir(cfg.DataDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		release = unlock
+	}
+	store, err := models.Open(models.Options{Path: filepath.Join(cfg.DataDir, "parley.db"), URL: cfg.DatabaseURL})
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return store, func() { store.Close(); release() }, nil
+}
+
+func migrate(cfg config, log *slog.Logger) error {
+	store, closeStore, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if err := migrations.Up(store.Write); err != nil {
+		return err
+	}
+	ids, err := migrations.Applied(store.Write)
+	if err != nil {
+		return err
+	}
+	log.Info("migrations applied", "steps", len(ids))
+	return nil
+}
+
+func serve(cfg config, log *slog.Logger) error {
+	started := time.Now()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	secret, err := jwtSecret(cfg)
+	if err != nil {
+		return err
+	}
+	store, closeStore, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if err := migrations.Up(store.Write); err != nil {
+		return err
+	}
+	hasher := auth.NewHasher(auth.DefaultParams)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := seeds.Apply(ctx, store, seeds.Options{AdminPassword: cfg.AdminPassword, Hasher: hasher, Logger: log}); err != nil {
+		return err
+	}
+	e := api.NewServer(api.Config{Store: store, JWTSecret: secret, AllowedOrigins: cfg.AllowedOrigins,
+		AllowGuests: cfg.AllowGuests, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
+		Hasher: hasher, Logger: log})
+	// Echo sets no timeouts; these keep slow clients from holding connections.
+	srv := &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           e,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	log.Info("parley is ready", "addr", cfg.Addr, "database", store.Dialect, "startup_ms", time.Since(started).Milliseconds())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+// Package markup turns comment Markdown into safe HTML and cleans user-supplied text.
+package markup
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/util"
+)
+
+// Version identifies the rendering pipeline; stored beside each comment's HTML so that a policy change can re-render old comments.
+const Version = 1
+
+// linkRel is set on every link: comment links are user content (ugc), earn no
+// ranking (nofollow) and get no window.opener (noopener).
+const linkRel = "nofollow ugc noopener"
+
+// Rendered is the output of Render.
+type Rendered struct {
+	HTML  string // sanitized HTML, safe to insert into a page
+	Links int    // number of <a href> links in HTML (used by auto-moderation's max_links rule)
+}
+
+// Both are built once: goldmark.Markdown and bluemonday.Policy are safe for
+// concurrent use after construction.
+var (
+	md     = newMarkdown()
+	policy = newPolicy()
+)
+
+// newMarkdown builds the parser and renderer. html.WithUnsafe is deliberately
+// absent, and commentRenderer replaces the renderers for headings, links,
+// images and raw HTML (see renderer.go).
+func newMarkdown() goldmark.Markdown {
+	return goldmark.New(
+		goldmark.WithExtensions(
+			extension.Strikethrough,
+			// Bare ftp:// URLs stay text: only http(s) survives the policy anyway.
+			extension.NewLinkify(extension.WithLinkifyAllowedProtocols([]string{"http:", "https:"})),
+		),
+		goldmark.WithRendererOptions(
+			// A lower number wins over goldmark's own HTML renderer (1000).
+			renderer.WithNodeRenderers(util.Prioritized(commentRenderer{}, 100)),
+		),
+	)
+}
+
+// newPolicy builds the allowlist from HARDENING.md. It runs last, so it is
+// the one place that decides what reaches a page, whatever goldmark emits.
+func newPolicy() *bluemonday.Policy {
+	p := bluemonday.NewPolicy()
+	p.AllowElements("p", "br", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "hr")
+	// An <a> whose attributes are all refused is dropped, keeping its text.
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^` + linkRel + `$`)).OnElements("a")
+	p.AllowAttrs("class").Matching(regexp.MustCompile(`^language-[a-zA-Z0-9_+-]+$`)).OnElements("code")
+	p.AllowURLSchemes("http", "https", "mailto")
+	p.RequireParseableURLs(true)
+	p.AllowRelativeURLs(false)
+	return p
+}
+
+// maxPooledBuffer keeps one huge comment from pinning its buffer in the pool.
+const maxPooledBuffer = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { return new(buffer) }}
+
+// buffer is a bytes.Buffer that satisfies goldmark's util.BufWriter, so the
+// renderer writes straight into it instead of allocating a bufio.Writer per call.
+type buffer struct{ bytes.Buffer }
+
+func (b *buffer) Buffered() int { return 0 }
+func (b *buffer) Flush() error  { return nil }
+
+func getBuffer() *buffer {
+	b := bufPool.Get().(*buffer)
+	b.Reset()
+	return b
+}
+
+func putBuffer(b *buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		bufPool.Put(b)
+	}
+}
+
+// Render turns Markdown into sanitized HTML.
+func Render(src string) Rendered {
+	raw, clean := getBuffer(), getBuffer()
+	defer putBuffer(raw)
+	defer putBuffer(clean)
+
+	// Bodies pass CleanBody first; this keeps Render's own promise of valid
+	// UTF-8 output for any caller.
+	if !utf8.ValidString(src) {
+		src = strings.ToValidUTF8(src, "\uFFFD")
+	}
+	// Writes go to memory, so an error can only come from a renderer bug;
+	// failing closed with empty output is the safe answer to both.
+	if err := md.Convert([]byte(src), raw); err != nil {
+		return Rendered{}
+	}
+	if err := policy.SanitizeReaderToWriter(bytes.NewReader(raw.Bytes()), clean); err != nil {
+		return Rendered{}
+	}
+	out := string(bytes.TrimRight(clean.Bytes(), "\n"))
+	// The sanitizer escapes every '<' in text and attribute values, so each
+	// "<a " in its output starts an anchor element.
+	return Rendered{HTML: out, Links: strings.Count(out, "<a ")}
+}

@@ -1,0 +1,251 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is Parley's database: one place to write, one pool to read.
+//
+// On SQLite, Write is a single connection and every write goes through a
+// group-commit queue (see WriteTx), so concurrent posters never meet
+// "database is locked" and many comments share one fsync. On PostgreSQL,
+// Write and Read are the same pool.
+type Store struct {
+	Write   *gorm.DB
+	Read    *gorm.DB
+	Dialect string // "sqlite" or "postgres"
+	Path    string // the SQLite file, empty on PostgreSQL
+
+	batch *batcher
+}
+
+// Options say which database to open.
+type Options struct {
+	// Path is the SQLite file; used when URL is empty.
+	Path string
+	// URL is a postgres:// connection string.
+	URL string
+	// Logger receives GORM's SQL log; nil keeps it silent.
+	Logger logger.Interface
+}
+
+// sqliteWriterParams are the pragmas of the writing connection. They go in the
+// DSN so that every connection the pool opens has them; FULL sync makes a
+// 201 survive a power cut, and immediate transactions take the write lock up
+// front instead of failing on upgrade.
+const sqliteWriterParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=1&_txlock=immediate"
+
+// sqliteReaderParams are the readers' pragmas; query_only is set by the
+// parley_sqlite_ro driver's connect hook since mattn's DSN has no key for it.
+const sqliteReaderParams = "_busy_timeout=5000&_foreign_keys=1"
+
+const readOnlyDriver = "parley_sqlite_ro"
+
+var registerReadOnly sync.Once
+
+// Open opens the database, tunes it and checks the settings took effect.
+func Open(o Options) (*Store, error) {
+	cfg := &gorm.Config{TranslateError: true, Logger: o.Logger, PrepareStmt: true}
+	if cfg.Logger == nil {
+		cfg.Logger = logger.Discard
+	}
+	if o.URL != "" {
+		return openPostgres(o.URL, cfg)
+	}
+	return openSQLite(o.Path, cfg)
+}
+
+func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
+	db, err := gorm.Open(postgres.Open(dsn), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(4 * runtime.NumCPU())
+	sqlDB.SetMaxIdleConns(4 * runtime.NumCPU())
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqlDB.Ping(); err != nil {
+		return nil, fmt.Errorf("reach postgres: %w", err)
+	}
+	return &Store{Write: db, Read: db, Dialect: "postgres"}, nil
+}
+
+func openSQLite(path string, cfg *gorm.Config) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite: no path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	registerReadOnly.Do(func() {
+		sql.Register(readOnlyDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA query_only = 1", nil)
+			return err
+		}})
+	})
+	file := "file:" + (&url.URL{Path: path}).EscapedPath()
+	w, err := gorm.Open(sqlite.Open(file+"?"+sqliteWriterParams), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
+	}
+	wdb, err := w.DB()
+	if err != nil {
+		return nil, err
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+
+	r, err := gorm.Open(sqlite.Dialector{DriverName: readOnlyDriver, DSN: file + "?" + sqliteReaderParams}, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite readers: %w", err)
+	}
+	rdb, err := r.DB()
+	if err != nil {
+		return nil, err
+	}
+	readers := 4 * runtime.NumCPU()
+	rdb.SetMaxOpenConns(readers)
+	rdb.SetMaxIdleConns(readers)
+
+	s := &Store{Write: w, Read: r, Dialect: "sqlite", Path: path}
+	if err := s.checkPragmas(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.batch = newBatcher(w)
+	return s, nil
+}
+
+// checkPragmas reads the settings back: a driver that ignored a DSN key would
+// otherwise run silently with weaker durability.
+func (s *Store) checkPragmas() error {
+	want := []struct {
+		db     *gorm.DB
+		pragma string
+		value  string
+	}{
+		{s.Write, "journal_mode", "wal"},
+		{s.Write, "synchronous", "2"}, // FULL
+		{s.Write, "busy_timeout", "5000"},
+		{s.Write, "foreign_keys", "1"},
+		{s.Read, "busy_timeout", "5000"},
+		{s.Read, "foreign_keys", "1"},
+		{s.Read, "query_only", "1"},
+	}
+	for _, w := range want {
+		var got string
+		if err := w.db.Raw("PRAGMA " + w.pragma).Scan(&got).Error; err != nil {
+			return fmt.Errorf("read pragma %s: %w", w.pragma, err)
+		}
+		if !strings.EqualFold(got, w.value) {
+			return fmt.Errorf("sqlite pragma %s = %q, want %q", w.pragma, got, w.value)
+		}
+	}
+	return nil
+}
+
+// Close stops the write queue and closes both pools.
+func (s *Store) Close() error {
+	if s.batch != nil {
+		s.batch.stop()
+	}
+	var errs []error
+	for _, db := range []*gorm.DB{s.Write, s.Read} {
+		if sqlDB, err := db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+		if s.Read == s.Write {
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.Read.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// WriteTx runs fn in a write transaction and returns once it is committed.
+// On SQLite, fn shares its transaction with other queued writes (each inside
+// its own savepoint, so one failing fn does not undo the others) and the
+// caller hears back only after the commit that made its write durable.
+// fn must not keep tx after it returns, and any effect outside the database
+// belongs after WriteTx returns nil.
+func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.batch != nil {
+		return mapDBError(s.batch.do(ctx, fn))
+	}
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		err = s.Write.WithContext(ctx).Transaction(fn)
+		if !isRetryable(err) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 7 * time.Millisecond)
+	}
+	return mapDBError(err)
+}
+
+// ErrBusy means the database could not take the request now; try again soon.
+var ErrBusy = errors.New("database busy")
+
+// ErrFull means the database's disk is full.
+var ErrFull = errors.New("database disk full")
+
+// mapDBError turns driver-level conditions that callers act on into our
+// sentinels, and gorm.ErrRecordNotFound into ErrNotFound.
+func mapDBError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return fmt.Errorf("%w: %w", ErrBusy, err)
+		case sqlite3.ErrFull:
+			return fmt.Errorf("%w: %w", ErrFull, err)
+		}
+	}
+	return err
+}
+
+// MapError is mapDBError for reads done outside the Store's methods.
+func MapError(err error) error { return mapDBError(err) }
+
+func isRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	// PostgreSQL serialization failure and deadlock: safe to run again.
+	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01")
+}

@@ -1,0 +1,226 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Sorts of a thread's top-level comments.
+const (
+	SortOldest = "oldest"
+	SortNewest = "newest"
+	SortTop    = "top"
+)
+
+// ErrBadCursor is returned for a cursor that this server did not issue.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// Viewer says whose thread is being read: the public (zero value), a user
+// (their own pending comments show too) or a moderator (all pending show).
+type Viewer struct {
+	UserID    uint
+	Moderator bool
+}
+
+// ThreadQuery selects one page of an article's thread.
+type ThreadQuery struct {
+	ArticleID uint
+	Sort      string
+	Limit     int
+	Cursor    string
+	Viewer    Viewer
+}
+
+// ThreadComment is a comment as the thread shows it, with its author's names.
+type ThreadComment struct {
+	ID                uint
+	ParentID          *uint
+	AuthorID          *uint
+	AuthorUsername    string
+	AuthorDisplayName string
+	GuestName         string
+	Body              string
+	BodyHTML          string
+	Status            string
+	Shadow            bool
+	Score             int
+	CreatedAt         time.Time
+	EditedAt          *time.Time
+	Replies           []*ThreadComment
+}
+
+// ThreadPage is a page of top-level comments, each with all its replies.
+type ThreadPage struct {
+	Items      []*ThreadComment
+	NextCursor string
+	// IDs lists every comment on the page, in order, for per-viewer lookups.
+	IDs []uint
+}
+
+const threadColumns = `c.id, c.parent_id, c.author_id, COALESCE(u.username, ''), COALESCE(u.display_name, ''),
+	c.guest_name, c.body, c.body_html, c.status, c.shadow, c.score, c.created_at, c.edited_at`
+
+// LoadThread reads one page in two indexed queries, whatever the thread's
+// size: the page's top-level comments, then every reply of those threads
+// (by root_id), nested in memory.
+func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, error) {
+	visible, args := visibility(q.Viewer)
+	where := "c.article_id = ? AND c.parent_id IS NULL AND " + visible
+	args = append([]any{q.ArticleID}, args...)
+	order := "c.id ASC"
+	if q.Cursor != "" {
+		cond, cargs, err := cursorCondition(q.Sort, q.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		where += " AND " + cond
+		args = append(args, cargs...)
+	}
+	switch q.Sort {
+	case SortNewest:
+		order = "c.id DESC"
+	case SortTop:
+		order = "c.score DESC, c.id ASC"
+	}
+	sqlDB := db.WithContext(ctx)
+	top, err := scanThread(sqlDB.Raw("SELECT "+threadColumns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE "+
+		where+" ORDER BY "+order+" LIMIT ?", append(args, q.Limit+1)...))
+	if err != nil {
+		return nil, fmt.Errorf("load thread page: %w", MapError(err))
+	}
+	page := &ThreadPage{Items: top}
+	if len(top) > q.Limit {
+		page.Items = top[:q.Limit]
+		page.NextCursor = encodeCursor(q.Sort, page.Items[len(page.Items)-1])
+	}
+	if len(page.Items) == 0 {
+		return page, nil
+	}
+	roots := make([]uint, len(page.Items))
+	for i, c := range page.Items {
+		roots[i] = c.ID
+	}
+	rvisible, rargs := visibility(q.Viewer)
+	replies, err := scanThread(sqlDB.Raw("SELECT "+threadColumns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE c.root_id IN ? AND "+
+		rvisible+" ORDER BY c.id", append([]any{roots}, rargs...)...))
+	if err != nil {
+		return nil, fmt.Errorf("load thread replies: %w", MapError(err))
+	}
+	page.IDs = nest(page.Items, replies)
+	return page, nil
+}
+
+// visibility is the WHERE fragment for what viewer may see in a thread.
+func visibility(v Viewer) (string, []any) {
+	switch {
+	case v.Moderator:
+		return "c.status IN ('approved', 'deleted', 'pending')", nil
+	case v.UserID != 0:
+		return "(c.status IN ('approved', 'deleted') AND c.shadow = ? OR c.status = 'pending' AND c.author_id = ?)", []any{false, v.UserID}
+	default:
+		return "c.status IN ('approved', 'deleted') AND c.shadow = ?", []any{false}
+	}
+}
+
+// nest attaches replies (ordered by id, so parents come first) under their
+// parents. A reply whose parent is not visible is dropped with its subtree:
+// a hidden comment hides its replies.
+func nest(top, replies []*ThreadComment) []uint {
+	byID := make(map[uint]*ThreadComment, len(top)+len(replies))
+	ids := make([]uint, 0, len(top)+len(replies))
+	for _, c := range top {
+		byID[c.ID] = c
+		ids = append(ids, c.ID)
+	}
+	for _, r := range replies {
+		if r.ParentID == nil {
+			continue
+		}
+		p, ok := byID[*r.ParentID]
+		if !ok {
+			continue
+		}
+		p.Replies = append(p.Replies, r)
+		byID[r.ID] = r
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func scanThread(q *gorm.DB) ([]*ThreadComment, error) {
+	rows, err := q.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*ThreadComment
+	for rows.Next() {
+		c := new(ThreadComment)
+		var edited sql.NullTime
+		if err := rows.Scan(&c.ID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorDisplayName,
+			&c.GuestName, &c.Body, &c.BodyHTML, &c.Status, &c.Shadow, &c.Score, &c.CreatedAt, &edited); err != nil {
+			return nil, err
+		}
+		if edited.Valid {
+			t := edited.Time
+			c.EditedAt = &t
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Cursors are "<sort>.<score>.<id>", base64url-encoded: opaque to clients,
+// checked strictly here, and only ever used as bound parameters.
+func encodeCursor(sort string, last *ThreadComment) string {
+	raw := sort + "." + strconv.Itoa(last.Score) + "." + strconv.FormatUint(uint64(last.ID), 10)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func cursorCondition(sort, cursor string) (string, []any, error) {
+	if len(cursor) > 64 {
+		return "", nil, ErrBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return "", nil, ErrBadCursor
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 3 || parts[0] != sort {
+		return "", nil, ErrBadCursor
+	}
+	score, err1 := strconv.Atoi(parts[1])
+	id, err2 := strconv.ParseUint(parts[2], 10, 32)
+	if err1 != nil || err2 != nil || id == 0 {
+		return "", nil, ErrBadCursor
+	}
+	switch sort {
+	case SortNewest:
+		return "c.id < ?", []any{id}, nil
+	case SortTop:
+		return "(c.score < ? OR c.score = ? AND c.id > ?)", []any{score, score, id}, nil
+	default:
+		return "c.id > ?", []any{id}, nil
+	}
+}
+
+// VotesOf returns the user's votes on the given comments.
+func VotesOf(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uint]int, error) {
+	var rows []Vote
+	if err := db.WithContext(ctx).Select("comment_id", "value").Where("user_id = ? AND comment_id IN ?", userID, ids).Find(&rows).Error; err != nil {
+		return nil, MapError(err)
+	}
+	out := make(map[uint]int, len(rows))
+	for _, v := range rows {
+		out[v.CommentID] = v.Value
+	}
+	return out, nil
+}

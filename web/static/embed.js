@@ -1,0 +1,717 @@
+// Parley comment app: runs inside the iframe that widget.js puts on a blog page.
+"use strict";
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const params = new URLSearchParams(location.search);
+  const slug = params.get("article") || "";
+  const parentOrigin = params.get("parent") || "";
+  const app = $("#app");
+  const thread = $("#thread");
+  const status = $("#status");
+  const comments = new Map(); // id → comment as last received
+  const S = {
+    me: null,
+    cfg: { allow_guests: false, edit_window_minutes: 15, max_body_chars: 10000 },
+    locked: false,
+    sort: "oldest",
+    cursor: null,
+    total: 0,
+    retry: null,
+  };
+
+  // Tokens live only in this frame's storage (the blog page cannot read it) and
+  // travel only in headers and JSON bodies. Storage can be blocked: fall back to memory.
+  const mem = {};
+  const store = {
+    get(k) {
+      try { return localStorage.getItem("parley." + k); } catch { return mem[k] ?? null; }
+    },
+    set(k, v) {
+      try {
+        if (v == null) localStorage.removeItem("parley." + k);
+        else localStorage.setItem("parley." + k, v);
+      } catch {
+        if (v == null) delete mem[k];
+        else mem[k] = v;
+      }
+    },
+  };
+
+  // ---- height: the frame has no scrollbar, so the blog page sizes it to the content.
+  let lastHeight = 0;
+  function postHeight() {
+    const h = Math.ceil(app.getBoundingClientRect().height);
+    if (h === lastHeight || window.parent === window || !parentOrigin) return;
+    lastHeight = h;
+    try {
+      window.parent.postMessage({ type: "parley:height", height: h }, parentOrigin);
+    } catch {
+      // an unusable parent origin: nothing to tell
+    }
+  }
+  new ResizeObserver(postHeight).observe(app);
+
+  // ---- API
+  class ApiError extends Error {
+    constructor(status, code, message, fields, retryAfter) {
+      super(message);
+      Object.assign(this, { status, code, fields, retryAfter });
+    }
+  }
+
+  function retryAfter(res) {
+    const v = res.headers.get("Retry-After");
+    if (!v) return 0;
+    const n = /^\d+$/.test(v) ? Number(v) : Math.round((Date.parse(v) - Date.now()) / 1000);
+    return n > 0 ? n : 0;
+  }
+
+  function saveSession(data) {
+    store.set("access", data.access_token || null);
+    if (data.refresh_token) store.set("refresh", data.refresh_token);
+    if (data.user) setMe(data.user);
+  }
+
+  // One refresh at a time: a refresh token is spent on use, and presenting it twice
+  // would revoke the whole login.
+  let refreshing = null;
+  function refresh() {
+    const token = store.get("refresh");
+    if (!token) return Promise.resolve(false);
+    refreshing ||= fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ refresh_token: token }),
+      credentials: "omit",
+      cache: "no-store",
+    })
+      .then(async (res) => {
+        if (!res.ok) return false;
+        saveSession(await res.json());
+        return true;
+      })
+      .finally(() => { refreshing = null; });
+    return refreshing;
+  }
+
+  // api calls /api/v1; on a 401 it renews the session once (unless renew is false) and retries.
+  async function api(method, path, body, renew = true) {
+    for (let attempt = 0; ; attempt++) {
+      const token = store.get("access");
+      const headers = { Accept: "application/json" };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      if (token) headers.Authorization = "Bearer " + token;
+      let res;
+      try {
+        res = await fetch("/api/v1" + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "omit",
+          cache: "no-store",
+        });
+      } catch {
+        throw new ApiError(0, "network", "");
+      }
+      if (res.status === 401 && token && renew && attempt === 0) {
+        let renewed = false;
+        try { renewed = await refresh(); } catch { throw new ApiError(0, "network", ""); }
+        if (renewed) continue;
+        signOutLocal("Your session has expired. Please sign in again.");
+        if (method === "GET") continue; // reads still work signed out
+      }
+      const text = await res.text();
+      let data = null;
+      try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep null */ }
+      if (res.ok) return data;
+      const e = (data && data.error) || {};
+      throw new ApiError(res.status, e.code || "http_" + res.status, e.message || "", e.fields, retryAfter(res));
+    }
+  }
+
+  // sentence turns "body is too long" into "Your comment is too long."
+  const sentence = (s) => {
+    if (!s) return "";
+    s = s.replace(/^body\b/, "your comment");
+    return s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".");
+  };
+  const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
+
+  // explain turns an API error into words for the person at the keyboard.
+  function explain(err, doing = "posting") {
+    const msg = sentence(err.message);
+    switch (err.code) {
+      case "network":
+        return "Couldn't reach the comment server. Check your connection and try again.";
+      case "rate_limited":
+        return err.retryAfter
+          ? `You're ${doing} too fast — try again in ${plural(err.retryAfter, "second")}.`
+          : `You're ${doing} too fast — try again in a moment.`;
+      case "banned":
+        return "Your account has been banned from commenting here.";
+      case "locked":
+        return "Comments are closed.";
+      case "validation_failed":
+        return msg || "Please check what you entered.";
+      case "invalid_credentials":
+        return "That username or email and password don't match.";
+      case "unauthorized":
+        return "Please sign in again.";
+      case "duplicate":
+        return msg || "You've already posted that.";
+      case "conflict":
+        return msg || "That already exists.";
+      case "forbidden":
+        return msg || "You're not allowed to do that.";
+      case "not_found":
+        return msg || "It's not there any more.";
+      case "payload_too_large":
+        return "That's too long.";
+      case "edit_window_closed":
+        return "The time for editing this comment is over.";
+      case "invalid_token":
+        return "Your session has expired. Please sign in again.";
+      case "unavailable":
+        return "The comment server is busy. Please try again in a moment.";
+      default:
+        return msg && err.code !== "internal" ? msg : "Something went wrong on our side. Please try again.";
+    }
+  }
+
+  // ---- forms: errors next to the form that caused them, typed text never lost.
+  function clearError(form) {
+    $(".err", form).textContent = "";
+    for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+    for (const el of form.querySelectorAll(".field-err")) el.remove();
+  }
+
+  function showError(form, err, doing) {
+    clearError(form);
+    const text = typeof err === "string" ? err : explain(err, doing);
+    $(".err", form).textContent = text;
+    for (const [name, why] of Object.entries((err && err.fields) || {})) {
+      const input = form.elements.namedItem(name);
+      if (!input || !input.closest) continue;
+      input.setAttribute("aria-invalid", "true");
+      const note = document.createElement("small");
+      note.className = "field-err";
+      note.textContent = sentence(String(why));
+      input.closest("label").after(note);
+    }
+  }
+
+  async function submitting(form, fn) {
+    const buttons = form.querySelectorAll("button");
+    for (const b of buttons) b.disabled = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      await fn();
+    } finally {
+      for (const b of buttons) b.disabled = false;
+      form.removeAttribute("aria-busy");
+    }
+  }
+
+  function announce(text) {
+    status.textContent = text;
+  }
+
+  // ---- who is signed in
+  function setMe(user) {
+    S.me = user || null;
+    store.set("user", user ? JSON.stringify(user) : null);
+    const name = user ? user.display_name || user.username : "";
+    $("#me-name").textContent = name;
+    $(".signed-in").hidden = !user;
+    $(".signed-out").hidden = !!user;
+    if (user) $("#auth").hidden = true;
+    for (const f of document.querySelectorAll("form.compose")) syncGuest(f);
+  }
+
+  function signOutLocal(note) {
+    store.set("access", null);
+    store.set("refresh", null);
+    setMe(null);
+    rerenderAll();
+    if (note) announce(note);
+  }
+
+  const isMod = () => !!S.me && (S.me.role === "moderator" || S.me.role === "admin");
+  const mine = (c) => !!S.me && !!c.author && c.author.id === S.me.id;
+
+  function openAuth(which, note) {
+    const panel = $("#auth");
+    panel.hidden = false;
+    $("#signin").hidden = which !== "signin";
+    $("#signup").hidden = which !== "signup";
+    const n = $("#auth-note");
+    n.hidden = !note;
+    n.textContent = note || "";
+    $(`#${which} input`).focus();
+  }
+
+  for (const b of document.querySelectorAll("[data-open]")) {
+    b.addEventListener("click", () => openAuth(b.dataset.open));
+  }
+  for (const f of [$("#signin"), $("#signup")]) {
+    $("[data-close]", f).addEventListener("click", () => { $("#auth").hidden = true; });
+  }
+
+  function authSubmit(form, path, fields) {
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      clearError(form);
+      const body = {};
+      for (const k of fields) {
+        const v = form.elements[k].value;
+        if (v.trim() !== "" || k === "password") body[k] = k === "password" ? v : v.trim();
+      }
+      submitting(form, async () => {
+        try {
+          saveSession(await api("POST", path, body));
+          form.reset();
+          announce(`Signed in as ${S.me.display_name || S.me.username}.`);
+          await load(true);
+          const box = $("#compose-slot textarea");
+          if (box) box.focus();
+        } catch (err) {
+          showError(form, err, "trying");
+        }
+      });
+    });
+  }
+  authSubmit($("#signin"), "/auth/login", ["login", "password"]);
+  authSubmit($("#signup"), "/auth/register", ["username", "password", "email", "display_name"]);
+
+  $("#signout").addEventListener("click", async () => {
+    const token = store.get("refresh");
+    if (token) api("POST", "/auth/logout", { refresh_token: token }, false).catch(() => {});
+    signOutLocal("You're signed out.");
+    load(true);
+  });
+
+  // ---- time
+  const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  const units = [["year", 31536e6], ["month", 2592e6], ["week", 6048e5], ["day", 864e5], ["hour", 36e5], ["minute", 6e4]];
+  function ago(iso) {
+    const diff = Math.min(0, Date.parse(iso) - Date.now()); // a clock ahead of ours is "just now"
+    for (const [unit, ms] of units) {
+      if (Math.abs(diff) >= ms) return rtf.format(Math.round(diff / ms), unit);
+    }
+    return "just now";
+  }
+  const exact = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "long", timeStyle: "short" });
+  setInterval(() => {
+    for (const t of thread.querySelectorAll("time.c-time")) t.textContent = ago(t.dateTime);
+  }, 60000);
+
+  // ---- rendering
+  const tpl = (id) => $(id).content.firstElementChild.cloneNode(true);
+  const countAll = (list) => list.reduce((n, c) => n + 1 + countAll(c.replies || []), 0);
+
+  function renderComment(c, depth) {
+    const li = tpl("#t-comment");
+    li.dataset.depth = String(Math.min(depth, 6));
+    fill(li, c);
+    const list = $(".replies", li);
+    for (const r of c.replies || []) list.append(renderComment(r, depth + 1));
+    return li;
+  }
+
+  // fill (re)writes one comment's own parts from data; its replies stay as they are.
+  function fill(li, c) {
+    comments.set(c.id, c);
+    li.id = "c-" + c.id;
+    li.dataset.id = String(c.id);
+    li.classList.toggle("deleted", !!c.deleted);
+    li.classList.toggle("mine", mine(c));
+    const a = c.author || {};
+    $(".c-author", li).textContent = c.deleted ? "deleted" : a.display_name || a.username || a.guest_name || "anonymous";
+    $(".c-guest", li).hidden = c.deleted || !a.guest_name;
+    const t = $(".c-time", li);
+    t.dateTime = c.created_at;
+    t.title = exact(c.created_at);
+    t.textContent = ago(c.created_at);
+    const ed = $(".c-edited", li);
+    ed.hidden = !c.edited_at || c.deleted;
+    if (c.edited_at) ed.title = "Edited " + exact(c.edited_at);
+    $(".c-pending", li).hidden = c.status !== "pending";
+    const text = $(".c-text", li);
+    if (c.deleted) {
+      text.textContent = "This comment was deleted.";
+    } else {
+      text.innerHTML = c.body_html || ""; // sanitized by the server; the only HTML we insert
+      for (const link of text.querySelectorAll("a")) {
+        // a second line of defence, and links must leave the frame, not replace it
+        if (!/^(https?:|mailto:)/i.test(link.getAttribute("href") || "")) link.removeAttribute("href");
+        link.target = "_blank";
+        link.rel = "nofollow ugc noopener noreferrer";
+      }
+    }
+    $(".vote", li).hidden = c.deleted;
+    $(".score", li).textContent = String(c.score || 0);
+    $(".up", li).setAttribute("aria-pressed", String(c.my_vote === 1));
+    $(".down", li).setAttribute("aria-pressed", String(c.my_vote === -1));
+    const act = (name) => $(`[data-act="${name}"]`, li);
+    act("reply").hidden = c.deleted || S.locked || c.status === "pending";
+    const windowOpen = Date.parse(c.created_at) + S.cfg.edit_window_minutes * 6e4 > Date.now();
+    act("edit").hidden = c.deleted || !((mine(c) && windowOpen) || isMod());
+    act("delete").hidden = c.deleted || !(mine(c) || isMod());
+    act("flag").hidden = c.deleted || mine(c) || li.classList.contains("flagged");
+    syncToggle(li);
+  }
+
+  function syncToggle(li) {
+    const c = comments.get(Number(li.dataset.id));
+    const n = countAll(c.replies || []);
+    const b = $('[data-act="toggle"]', li);
+    const open = !li.classList.contains("collapsed");
+    b.hidden = n === 0;
+    b.setAttribute("aria-expanded", String(open));
+    b.textContent = `${open ? "Hide" : "Show"} ${plural(n, "reply", "replies")}`;
+  }
+
+  function rerenderAll() {
+    for (const li of thread.querySelectorAll("li.c")) fill(li, comments.get(Number(li.dataset.id)));
+    syncCompose();
+  }
+
+  function showCount() {
+    $("#count").textContent = plural(S.total, "comment");
+    $("#empty").hidden = thread.children.length > 0;
+  }
+
+  // ---- loading the thread
+  async function load(reset) {
+    const q = new URLSearchParams({ sort: S.sort, limit: "50" });
+    if (!reset && S.cursor) q.set("cursor", S.cursor);
+    const more = $("#more");
+    more.disabled = true;
+    app.setAttribute("aria-busy", "true");
+    try {
+      const data = await api("GET", `/articles/${encodeURIComponent(slug)}/comments?${q}`);
+      if (reset) {
+        thread.replaceChildren();
+        comments.clear();
+      }
+      for (const c of data.items || []) {
+        if (!document.getElementById("c-" + c.id)) thread.append(renderComment(c, 0));
+      }
+      S.cursor = data.next_cursor || null;
+      S.total = data.total ?? countAll(data.items || []);
+      $("#loaderr").hidden = true;
+      more.hidden = !S.cursor;
+      showCount();
+    } catch (err) {
+      S.retry = () => load(reset);
+      const box = $("#loaderr");
+      $("p", box).textContent =
+        err.code === "not_found" ? "Comments for this article could not be found." : `Couldn't load the comments. ${explain(err, "reading")}`;
+      box.hidden = false;
+      $("#empty").hidden = true;
+    } finally {
+      more.disabled = false;
+      app.removeAttribute("aria-busy");
+    }
+  }
+
+  $("#retry").addEventListener("click", () => S.retry && S.retry());
+  $("#more").addEventListener("click", () => load(false));
+  const sortBox = $("#sort");
+  sortBox.value = ["oldest", "newest", "top"].includes(store.get("sort")) ? store.get("sort") : "oldest";
+  S.sort = sortBox.value;
+  sortBox.addEventListener("change", () => {
+    S.sort = sortBox.value;
+    store.set("sort", S.sort);
+    load(true);
+  });
+
+  // ---- writing
+  function syncGuest(form) {
+    const guest = $(".guest", form);
+    if (guest) guest.hidden = !!S.me || !S.cfg.allow_guests || form.classList.contains("edit");
+  }
+
+  function syncCompose() {
+    $("#compose-slot").hidden = S.locked;
+    $("#closed").hidden = !S.locked;
+  }
+
+  function needAccount(why) {
+    if (S.me) return false;
+    openAuth("signin", why);
+    return true;
+  }
+
+  // composer builds a comment form; onDone gets the created (or edited) comment.
+  function composer({ label, submit, parentId, edit, onDone, onCancel }) {
+    const form = tpl("#t-compose");
+    $(".body span", form).textContent = label;
+    $("[type=submit]", form).textContent = submit;
+    if (edit) form.classList.add("edit");
+    const cancel = $("[data-close]", form);
+    if (onCancel) {
+      cancel.hidden = false;
+      cancel.addEventListener("click", onCancel);
+    }
+    syncGuest(form);
+    const box = form.elements.body;
+    box.addEventListener("input", () => clearError(form));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      clearError(form);
+      const text = box.value;
+      const guest = !S.me && S.cfg.allow_guests && !edit;
+      if (!guest && needAccount("Sign in or create an account to post. What you wrote is kept.")) return;
+      const body = { body: text };
+      if (parentId) body.parent_id = parentId;
+      if (guest) {
+        body.guest_name = form.elements.guest_name.value.trim();
+        const mail = form.elements.guest_email.value.trim();
+        if (mail) body.guest_email = mail;
+      }
+      submitting(form, async () => {
+        try {
+          const res = edit
+            ? await api("PATCH", `/comments/${edit.id}`, { body: text })
+            : await api("POST", `/articles/${encodeURIComponent(slug)}/comments`, body);
+          const c = res.comment || res;
+          if (!edit) box.value = ""; // only now is the text safe on the server
+          onDone(c);
+        } catch (err) {
+          if (err.code === "locked") {
+            S.locked = true;
+            rerenderAll();
+            $("#compose-slot").hidden = false; // keep the text visible with its error
+          }
+          showError(form, err);
+        }
+      });
+    });
+    return form;
+  }
+
+  function added(c) {
+    if (c.status === "pending") announce("Thanks! Your comment is awaiting moderation.");
+    else {
+      S.total++;
+      announce("Your comment is posted.");
+    }
+    showCount();
+  }
+
+  function mountCompose() {
+    const form = composer({
+      label: "Join the discussion",
+      submit: "Post comment",
+      onDone: (c) => {
+        const li = renderComment({ ...c, replies: c.replies || [] }, 0);
+        li.classList.add("new");
+        if (S.sort === "newest") thread.prepend(li);
+        else thread.append(li);
+        added(c);
+      },
+    });
+    $("#compose-slot").replaceChildren(form);
+  }
+
+  // slotForm shows one inline form of a kind under a comment; a second click hides it
+  // (hidden, not removed, so nothing typed is lost).
+  function slotForm(li, kind, make) {
+    const slot = $(".c-slot", li);
+    let form = $(`form[data-kind="${kind}"]`, slot);
+    if (form) {
+      form.hidden = !form.hidden;
+    } else {
+      form = make(() => { form.hidden = true; });
+      form.dataset.kind = kind;
+      slot.append(form);
+    }
+    if (!form.hidden) {
+      const first = form.querySelector("textarea, input");
+      if (first) first.focus();
+    }
+  }
+
+  function replyTo(li, c) {
+    if (!S.cfg.allow_guests && needAccount("Sign in or create an account to reply.")) return;
+    slotForm(li, "reply", (close) =>
+      composer({
+        label: `Reply to ${$(".c-author", li).textContent}`,
+        submit: "Post reply",
+        parentId: c.id,
+        onCancel: close,
+        onDone: (r) => {
+          close();
+          c.replies = [...(c.replies || []), r];
+          const child = renderComment({ ...r, replies: r.replies || [] }, Number(li.dataset.depth) + 1);
+          child.classList.add("new");
+          li.classList.remove("collapsed");
+          $(".replies", li).append(child);
+          syncToggle(li);
+          added(r);
+        },
+      }),
+    );
+  }
+
+  function editOf(li, c) {
+    slotForm(li, "edit", (close) => {
+      const form = composer({
+        label: "Edit your comment",
+        submit: "Save changes",
+        edit: c,
+        onCancel: close,
+        onDone: (updated) => {
+          close();
+          form.remove();
+          fill(li, { ...c, ...updated, replies: c.replies });
+          announce("Your changes are saved.");
+        },
+      });
+      form.elements.body.value = c.body ?? $(".c-text", li).textContent.trim();
+      return form;
+    });
+  }
+
+  function deleteOf(li, c) {
+    slotForm(li, "delete", (close) => {
+      const form = tpl("#t-delete");
+      $("[data-close]", form).addEventListener("click", close);
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        submitting(form, async () => {
+          try {
+            await api("DELETE", `/comments/${c.id}`);
+          } catch (err) {
+            showError(form, err, "deleting");
+            return;
+          }
+          S.total = Math.max(0, S.total - 1);
+          if ((c.replies || []).length) {
+            form.remove();
+            fill(li, { ...c, deleted: true, body_html: "", author: null });
+          } else {
+            const parent = li.parentElement.closest("li.c");
+            li.remove();
+            comments.delete(c.id);
+            if (parent) {
+              const p = comments.get(Number(parent.dataset.id));
+              p.replies = (p.replies || []).filter((r) => r.id !== c.id);
+              syncToggle(parent);
+            }
+          }
+          showCount();
+          announce("The comment is deleted.");
+        });
+      });
+      return form;
+    });
+  }
+
+  function flagOf(li, c) {
+    if (needAccount("Sign in to report a comment.")) return;
+    slotForm(li, "flag", (close) => {
+      const form = tpl("#t-flag");
+      $("[data-close]", form).addEventListener("click", close);
+      form.addEventListener("submit", (e) => {
+        e.preventDefault();
+        clearError(form);
+        const reason = form.elements.reason.value;
+        if (!reason) {
+          showError(form, "Please pick a reason.");
+          return;
+        }
+        const body = { reason };
+        const note = form.elements.note.value.trim();
+        if (note) body.note = note;
+        submitting(form, async () => {
+          try {
+            await api("POST", `/comments/${c.id}/flags`, body);
+          } catch (err) {
+            if (err.status !== 409) {
+              showError(form, err, "reporting");
+              return;
+            }
+          }
+          form.remove();
+          li.classList.add("flagged");
+          fill(li, c);
+          const done = document.createElement("p");
+          done.className = "note";
+          done.textContent = "Thanks for the report. A moderator will take a look.";
+          $(".c-slot", li).append(done);
+          announce(done.textContent);
+        });
+      });
+      return form;
+    });
+  }
+
+  async function vote(li, c, value) {
+    if (needAccount("Sign in to vote.")) return;
+    const next = c.my_vote === value ? 0 : value;
+    const slot = $(".c-slot", li);
+    try {
+      const res = await api("PUT", `/comments/${c.id}/vote`, { value: next });
+      c.score = res.score;
+      c.my_vote = res.my_vote;
+      fill(li, c);
+      const old = $(".vote-err", slot);
+      if (old) old.remove();
+    } catch (err) {
+      let p = $(".vote-err", slot);
+      if (!p) {
+        p = document.createElement("p");
+        p.className = "err vote-err";
+        p.setAttribute("role", "alert");
+        slot.prepend(p);
+      }
+      p.textContent = explain(err, "voting");
+    }
+  }
+
+  thread.addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-act]");
+    if (!b) return;
+    const li = b.closest("li.c");
+    const c = comments.get(Number(li.dataset.id));
+    if (!c) return;
+    switch (b.dataset.act) {
+      case "up": return vote(li, c, 1);
+      case "down": return vote(li, c, -1);
+      case "reply": return replyTo(li, c);
+      case "edit": return editOf(li, c);
+      case "delete": return deleteOf(li, c);
+      case "flag": return flagOf(li, c);
+      case "toggle":
+        li.classList.toggle("collapsed");
+        return syncToggle(li);
+    }
+  });
+
+  // ---- start
+  async function start() {
+    if (!slug) {
+      $("#loaderr p").textContent = "This comment box is missing its article.";
+      $("#loaderr").hidden = false;
+      $("#retry").hidden = true;
+      return;
+    }
+    try { S.me = JSON.parse(store.get("user") || "null"); } catch { S.me = null; }
+    const quiet = (p) => p.catch(() => null);
+    const [cfg, article, who] = await Promise.all([
+      quiet(api("GET", "/config")),
+      quiet(api("GET", `/articles/${encodeURIComponent(slug)}`)),
+      store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
+    ]);
+    if (cfg) Object.assign(S.cfg, cfg);
+    const art = article && (article.article || article);
+    S.locked = !!(art && art.comments_locked);
+    setMe(who ? who.user || who : store.get("access") ? S.me : null);
+    mountCompose();
+    syncCompose();
+    await load(true);
+  }
+  start();
+})();
