@@ -76,8 +76,11 @@ var bufPool = sync.Pool{New: func() any { return new(buffer) }}
 // renderer writes straight into it instead of allocating a bufio.Writer per call.
 type buffer struct{ bytes.Buffer }
 
+// Buffered reports no pending bytes: writes land in the buffer at once.
 func (b *buffer) Buffered() int { return 0 }
-func (b *buffer) Flush() error  { return nil }
+
+// Flush does nothing, for the same reason.
+func (b *buffer) Flush() error { return nil }
 
 func getBuffer() *buffer {
 	b := bufPool.Get().(*buffer)
@@ -102,8 +105,8 @@ func Render(src string) Rendered {
 	if !utf8.ValidString(src) {
 		src = strings.ToValidUTF8(src, "\uFFFD")
 	}
-	// Writes go to memory, so an error can only come from a renderer bug;
-	// failing closed with empty output is the safe answer to both.
+	// Both steps write to memory, so an error means a bug in one of them;
+	// empty output fails closed.
 	if err := md.Convert([]byte(src), raw); err != nil {
 		return Rendered{}
 	}

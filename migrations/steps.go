@@ -15,31 +15,31 @@ var Steps = []Step{
 // the audit log and settings, with the indexes of the hot paths.
 func core(tx *gorm.DB) error {
 	type user struct {
-		ID           uint   `gorm:"primaryKey"`
-		Username     string `gorm:"size:32;not null"`
-		UsernameKey  string `gorm:"size:32;not null;uniqueIndex:idx_users_username_key"`
+		ID           uint    `gorm:"primaryKey"`
+		Username     string  `gorm:"size:32;not null"`
+		UsernameKey  string  `gorm:"size:32;not null;uniqueIndex:idx_users_username_key"`
 		Email        *string `gorm:"size:320;uniqueIndex:idx_users_email"`
-		DisplayName  string `gorm:"size:256;not null;default:''"`
-		PasswordHash string `gorm:"size:256;not null"`
-		Role         string `gorm:"size:16;not null;default:user"`
-		TokenVersion int    `gorm:"not null;default:0"`
-		BanKind      string `gorm:"size:16;not null;default:''"`
+		DisplayName  string  `gorm:"size:256;not null;default:''"`
+		PasswordHash string  `gorm:"size:256;not null"`
+		Role         string  `gorm:"size:16;not null;default:user"`
+		TokenVersion int     `gorm:"not null;default:0"`
+		BanKind      string  `gorm:"size:16;not null;default:''"`
 		BannedUntil  *time.Time
 		BanReason    string `gorm:"size:500;not null;default:''"`
 		CreatedAt    time.Time
 		UpdatedAt    time.Time
 	}
 	type article struct {
-		ID             uint   `gorm:"primaryKey"`
-		Slug           string `gorm:"size:128;not null;uniqueIndex:idx_articles_slug"`
-		Title          string `gorm:"size:300;not null"`
-		Body           string `gorm:"not null;default:''"`
-		URL            string `gorm:"size:2048;not null;default:''"`
+		ID             uint      `gorm:"primaryKey"`
+		Slug           string    `gorm:"size:128;not null;uniqueIndex:idx_articles_slug"`
+		Title          string    `gorm:"size:300;not null"`
+		Body           string    `gorm:"not null;default:''"`
+		URL            string    `gorm:"size:2048;not null;default:''"`
 		PublishedAt    time.Time `gorm:"index:idx_articles_published"`
-		CommentsLocked bool   `gorm:"not null;default:false"`
-		ModerationMode string `gorm:"size:8;not null;default:post"`
-		CommentCount   int    `gorm:"not null;default:0"`
-		Version        int64  `gorm:"not null;default:0"`
+		CommentsLocked bool      `gorm:"not null;default:false"`
+		ModerationMode string    `gorm:"size:8;not null;default:post"`
+		CommentCount   int       `gorm:"not null;default:0"`
+		Version        int64     `gorm:"not null;default:0"`
 		CreatedAt      time.Time
 		UpdatedAt      time.Time
 	}
@@ -50,7 +50,7 @@ func core(tx *gorm.DB) error {
 		ParentID      *uint
 		Parent        *comment `gorm:"constraint:OnDelete:CASCADE"`
 		RootID        *uint
-		Depth         int   `gorm:"not null;default:0"`
+		Depth         int `gorm:"not null;default:0"`
 		AuthorID      *uint
 		Author        *user  `gorm:"foreignKey:AuthorID;constraint:OnDelete:SET NULL"`
 		GuestName     string `gorm:"size:256;not null;default:''"`

@@ -97,7 +97,7 @@ type Comment struct {
 	ArticleID     uint  `gorm:"not null"`
 	ParentID      *uint `gorm:"index"`
 	RootID        *uint
-	Depth         int   `gorm:"not null;default:0"`
+	Depth         int `gorm:"not null;default:0"`
 	AuthorID      *uint
 	GuestName     string `gorm:"size:256;not null;default:''"`
 	GuestEmail    string `gorm:"size:320;not null;default:''"`

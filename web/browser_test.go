@@ -1,0 +1,560 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-comments/parley/api"
+	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/migrations"
+	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/seeds"
+)
+
+const slug = seeds.ArticleSlug
+
+// site is a running Parley and a blog on another origin that embeds its widget.
+type site struct {
+	parley *httptest.Server
+	store  *models.Store
+	// blogURL is the other blog's origin. It uses "localhost" while Parley
+	// listens on 127.0.0.1, so the two are different sites to the browser,
+	// like a real blog and its comment server.
+	blogURL string
+}
+
+func newSite(t *testing.T) *site {
+	t.Helper()
+	store, err := models.Open(models.Options{Path: filepath.Join(t.TempDir(), "parley.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if err := migrations.Up(store.Write); err != nil {
+		t.Fatal(err)
+	}
+	hasher := auth.NewHasher(auth.TestParams)
+	if err := seeds.Apply(context.Background(), store, seeds.Options{AdminPassword: "admin-password-123", Hasher: hasher}); err != nil {
+		t.Fatal(err)
+	}
+	s := &site{store: store}
+	var parleyURL string
+	blog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Another blog</title></head>
+<body><h1>A post on another blog</h1><p>Some words before the comments.</p>
+<div id="parley" data-article="%s"></div><script src="%s/widget.js" async></script>
+<p id="after">The end.</p></body></html>`, slug, parleyURL)
+	}))
+	t.Cleanup(blog.Close)
+	s.blogURL = strings.Replace(blog.URL, "127.0.0.1", "localhost", 1)
+	s.parley = httptest.NewServer(api.NewServer(api.Config{
+		Store:          store,
+		JWTSecret:      []byte("a-test-secret-that-is-long-enough-0123456789"),
+		AllowedOrigins: []string{s.blogURL},
+		Hasher:         hasher,
+	}))
+	t.Cleanup(s.parley.Close)
+	parleyURL = s.parley.URL
+	return s
+}
+
+// call sends one API request and decodes the JSON answer into out.
+func (s *site) call(t *testing.T, method, path, token string, body, out any) {
+	t.Helper()
+	var rd bytes.Buffer
+	if body != nil {
+		if err := json.NewEncoder(&rd).Encode(body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, s.parley.URL+"/api/v1"+path, &rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		var e bytes.Buffer
+		e.ReadFrom(res.Body)
+		t.Fatalf("%s %s: status %d: %s", method, path, res.StatusCode, e.String())
+	}
+	if out != nil {
+		if err := json.NewDecoder(res.Body).Decode(out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// register creates an account and returns its access token.
+func (s *site) register(t *testing.T, username, displayName string) string {
+	t.Helper()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	s.call(t, "POST", "/auth/register", "", map[string]string{"username": username, "password": "password-" + username, "display_name": displayName}, &out)
+	return out.AccessToken
+}
+
+// comment posts a comment (a reply when parent is not 0) and returns its id.
+func (s *site) comment(t *testing.T, token, body string, parent uint) uint {
+	t.Helper()
+	req := map[string]any{"body": body}
+	if parent != 0 {
+		req["parent_id"] = parent
+	}
+	var out struct {
+		Comment struct {
+			ID uint `json:"id"`
+		} `json:"comment"`
+	}
+	s.call(t, "POST", "/articles/"+slug+"/comments", token, req, &out)
+	return out.Comment.ID
+}
+
+// chromePath finds a Chromium-family browser; without one the browser tests
+// skip, except in CI where that is a broken setup.
+func chromePath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("no Chromium found in PATH (tried chromium, chromium-browser, google-chrome); CI needs it for the browser tests")
+	}
+	t.Skip("browser tests skipped: no Chromium found in PATH (install chromium to run them)")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and returns a tab.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromePath(t)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(path),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(func() {
+		cancelTime()
+		cancelTab()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1100, 900)); err != nil {
+		t.Fatalf("start browser: %v", err)
+	}
+	return ctx
+}
+
+// embedFrame waits for the widget's iframe (a separate target, as it comes
+// from another site) and returns a context whose actions run inside it.
+func (s *site) embedFrame(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, s.parley.URL+"/embed?") {
+				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				t.Cleanup(cancel)
+				wait(t, fctx, `document.readyState === "complete" && document.querySelector("#count").textContent !== "Comments"`)
+				return fctx
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the widget's iframe never appeared")
+	return nil
+}
+
+func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// wait polls a JavaScript condition until it holds.
+func wait(t *testing.T, ctx context.Context, cond string) {
+	t.Helper()
+	_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](cond,
+		chromedp.WithPollingInterval(40*time.Millisecond), chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", cond, err)
+	}
+}
+
+// frameHeight is the iframe's height as the host page lays it out.
+func frameHeight(t *testing.T, host context.Context) float64 {
+	t.Helper()
+	return eval[float64](t, host, `document.querySelector("#parley iframe").getBoundingClientRect().height`)
+}
+
+// settledHeight waits until the frame's height stops changing and returns it.
+func settledHeight(t *testing.T, host context.Context) float64 {
+	t.Helper()
+	last := -1.0
+	for range 50 {
+		h := frameHeight(t, host)
+		if h == last {
+			return h
+		}
+		last = h
+		time.Sleep(60 * time.Millisecond)
+	}
+	t.Fatalf("the frame's height never settled (last %v)", last)
+	return 0
+}
+
+// noInnerScroll checks that the frame shows all of its content.
+func noInnerScroll(t *testing.T, frame context.Context) {
+	t.Helper()
+	wait(t, frame, `document.documentElement.scrollHeight <= document.documentElement.clientHeight + 1`)
+}
+
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PARLEY_ARTIFACTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestDemoPage(t *testing.T) {
+	s := newSite(t)
+	alice := s.register(t, "alice", "Alice Liddell")
+	bob := s.register(t, "bob", "")
+	first := s.comment(t, alice, "A first visit in **24 years** says a lot about where things stand.", 0)
+	s.comment(t, bob, "Agreed. The timing with the war is no accident.", first)
+	s.comment(t, alice, "Does anyone know what was actually signed?\n\n> joint public statements", 0)
+
+	ctx := newBrowser(t)
+	do(t, ctx, chromedp.Navigate(s.parley.URL+"/"))
+	if got := eval[string](t, ctx, `document.querySelector("h1").textContent`); !strings.Contains(got, "Putin") {
+		t.Fatalf("demo page title = %q, want the seeded article's", got)
+	}
+	// The demo page embeds the widget from its own origin, so the frame's
+	// document is reachable from the page.
+	const inFrame = `document.querySelector("#parley iframe").contentDocument`
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector("#parley").scrollIntoView()`))
+	wait(t, ctx, inFrame+`?.querySelectorAll("#thread li.c").length === 3`)
+	if got := eval[string](t, ctx, inFrame+`.querySelector("#count").textContent`); got != "3 comments" {
+		t.Errorf("count = %q, want %q", got, "3 comments")
+	}
+	authors := eval[[]string](t, ctx, `[...`+inFrame+`.querySelectorAll(".c-author")].map(e => e.textContent)`)
+	if want := []string{"Alice Liddell", "bob", "Alice Liddell"}; strings.Join(authors, "|") != strings.Join(want, "|") {
+		t.Errorf("authors = %q, want %q", authors, want)
+	}
+	nested := eval[bool](t, ctx, inFrame+`.querySelector("#c-`+fmt.Sprint(first)+` > .replies > li.c .c-author").textContent === "bob"`)
+	if !nested {
+		t.Error("bob's reply is not nested under alice's comment")
+	}
+	if got := eval[string](t, ctx, inFrame+`.querySelector(".c-text strong").textContent`); got != "24 years" {
+		t.Errorf("rendered Markdown = %q, want the bold text", got)
+	}
+	if got := eval[string](t, ctx, inFrame+`.querySelector("time.c-time").textContent`); got != "just now" && !strings.Contains(got, "ago") {
+		t.Errorf("relative time = %q", got)
+	}
+
+	dir := artifactDir(t)
+	for _, shot := range []struct {
+		name          string
+		width, height int64
+	}{
+		{"demo-desktop", 1100, 900},
+		{"demo-360", 360, 740},
+	} {
+		do(t, ctx, chromedp.EmulateViewport(shot.width, shot.height))
+		settledHeight(t, ctx)
+		wait(t, ctx, `(() => { const f = document.querySelector("#parley iframe"); const d = f.contentDocument.documentElement; return d.scrollHeight <= d.clientHeight + 1 })()`)
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, shot.name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// The comments alone, at full size, for a closer look.
+		png, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#parley")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, shot.name+"-comments.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if overflow := eval[bool](t, ctx, `document.documentElement.scrollWidth > innerWidth`); overflow {
+			t.Errorf("at %d px the page scrolls sideways", shot.width)
+		}
+	}
+	t.Logf("screenshots in %s", dir)
+}
+
+func TestWidgetOnAnotherSite(t *testing.T) {
+	s := newSite(t)
+	alice := s.register(t, "alice", "Alice")
+	bob := s.register(t, "bob", "Bob")
+	first := s.comment(t, alice, "Thread starter.", 0)
+	s.comment(t, bob, "A first reply.", first)
+	s.comment(t, alice, "A second reply.", first)
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelectorAll("#thread li.c").length === 3`)
+
+	t.Run("sign up inside the widget", func(t *testing.T) {
+		do(t, frame,
+			chromedp.Click(chromedp.CSS(`.signed-out [data-open="signup"]`)),
+			chromedp.SendKeys(chromedp.CSS(`#signup input[name="username"]`), "carol"),
+			chromedp.SendKeys(chromedp.CSS(`#signup input[name="display_name"]`), "Carol C."),
+			chromedp.SendKeys(chromedp.CSS(`#signup input[name="password"]`), "correct horse battery"),
+			chromedp.Click(chromedp.CSS(`#signup button[type="submit"]`)),
+		)
+		wait(t, frame, `!document.querySelector(".signed-in").hidden`)
+		if got := eval[string](t, frame, `document.querySelector("#me-name").textContent`); got != "Carol C." {
+			t.Fatalf("signed in as %q, want %q", got, "Carol C.")
+		}
+		if got := eval[bool](t, frame, `!!localStorage.getItem("parley.access") && !!localStorage.getItem("parley.refresh")`); !got {
+			t.Fatal("tokens are not in the frame's storage")
+		}
+	})
+
+	t.Run("host page cannot read the tokens", func(t *testing.T) {
+		keys := eval[[]string](t, host, `Object.keys(localStorage).filter(k => k.startsWith("parley"))`)
+		if len(keys) != 0 {
+			t.Errorf("host localStorage has %q", keys)
+		}
+		got := eval[string](t, host, `(() => { try { return "read " + document.querySelector("#parley iframe").contentWindow.localStorage.length } catch (e) { return e.name } })()`)
+		if got != "SecurityError" {
+			t.Errorf("reading the frame's storage from the host: %q, want SecurityError", got)
+		}
+		if c := eval[string](t, host, `document.cookie`); c != "" {
+			t.Errorf("host cookies = %q, want none", c)
+		}
+		if c := eval[string](t, frame, `document.cookie`); c != "" {
+			t.Errorf("frame cookies = %q, want none", c)
+		}
+		if src := eval[string](t, host, `document.querySelector("#parley iframe").src`); strings.Contains(src, "token") {
+			t.Errorf("iframe URL carries a token: %s", src)
+		}
+	})
+
+	var mine string
+	t.Run("post a comment and the frame grows", func(t *testing.T) {
+		before := settledHeight(t, host)
+		do(t, frame,
+			chromedp.SendKeys(chromedp.CSS(`#compose-slot textarea`), "Hello from carol, with *emphasis*."),
+			chromedp.Click(chromedp.CSS(`#compose-slot button[type="submit"]`)),
+		)
+		wait(t, frame, `[...document.querySelectorAll("#thread > li.c .c-text")].some(e => e.textContent.includes("Hello from carol"))`)
+		if v := eval[string](t, frame, `document.querySelector("#compose-slot textarea").value`); v != "" {
+			t.Errorf("textarea after a 201 = %q, want it cleared", v)
+		}
+		mine = eval[string](t, frame, `document.querySelector("#thread > li.c:last-child").id`)
+		if got := eval[string](t, frame, `document.querySelector("#count").textContent`); got != "4 comments" {
+			t.Errorf("count = %q, want 4 comments", got)
+		}
+		after := settledHeight(t, host)
+		if after <= before {
+			t.Errorf("frame height %v → %v after posting, want it to grow", before, after)
+		}
+		noInnerScroll(t, frame)
+	})
+
+	t.Run("reply nests under its comment", func(t *testing.T) {
+		before := settledHeight(t, host)
+		do(t, frame,
+			chromedp.Click(chromedp.CSS(`#`+mine+` > .c-box [data-act="reply"]`)),
+			chromedp.SendKeys(chromedp.CSS(`#`+mine+` > .c-box .c-slot textarea`), "Answering myself."),
+			chromedp.Click(chromedp.CSS(`#`+mine+` > .c-box .c-slot button[type="submit"]`)),
+		)
+		wait(t, frame, `document.querySelector("#`+mine+` > .replies > li.c .c-text")?.textContent.includes("Answering myself")`)
+		if got := eval[string](t, frame, `document.querySelector("#`+mine+` > .c-box [data-act=toggle]").textContent`); got != "Hide 1 reply" {
+			t.Errorf("toggle = %q, want %q", got, "Hide 1 reply")
+		}
+		if after := settledHeight(t, host); after <= before {
+			t.Errorf("frame height %v → %v after replying, want it to grow", before, after)
+		}
+		noInnerScroll(t, frame)
+	})
+
+	t.Run("hiding and showing replies resizes the frame", func(t *testing.T) {
+		sel := fmt.Sprintf(`#c-%d > .c-box [data-act=toggle]`, first)
+		open := settledHeight(t, host)
+		do(t, frame, chromedp.Click(chromedp.CSS(sel)))
+		wait(t, frame, `document.querySelector("`+sel+`").getAttribute("aria-expanded") === "false"`)
+		closed := settledHeight(t, host)
+		if closed >= open {
+			t.Errorf("frame height %v → %v after hiding replies, want it to shrink", open, closed)
+		}
+		noInnerScroll(t, frame)
+		do(t, frame, chromedp.Click(chromedp.CSS(sel)))
+		wait(t, frame, `document.querySelector("`+sel+`").textContent === "Hide 2 replies"`)
+		if again := settledHeight(t, host); again != open {
+			t.Errorf("frame height after showing replies again = %v, want %v", again, open)
+		}
+		noInnerScroll(t, frame)
+	})
+
+	t.Run("vote toggles", func(t *testing.T) {
+		up := fmt.Sprintf(`#c-%d > .c-box .up`, first)
+		score := fmt.Sprintf(`#c-%d > .c-box .score`, first)
+		do(t, frame, chromedp.Click(chromedp.CSS(up)))
+		wait(t, frame, `document.querySelector("`+up+`").getAttribute("aria-pressed") === "true"`)
+		if got := eval[string](t, frame, `document.querySelector("`+score+`").textContent`); got != "1" {
+			t.Errorf("score after upvote = %q, want 1", got)
+		}
+		do(t, frame, chromedp.Click(chromedp.CSS(up)))
+		wait(t, frame, `document.querySelector("`+up+`").getAttribute("aria-pressed") === "false"`)
+		if got := eval[string](t, frame, `document.querySelector("`+score+`").textContent`); got != "0" {
+			t.Errorf("score after taking the vote back = %q, want 0", got)
+		}
+	})
+
+	t.Run("flag with a reason", func(t *testing.T) {
+		box := fmt.Sprintf(`#c-%d > .c-box`, first)
+		do(t, frame,
+			chromedp.Click(chromedp.CSS(box+` [data-act="flag"]`)),
+			chromedp.Click(chromedp.CSS(box+` .c-slot input[value="spam"]`)),
+			chromedp.SendKeys(chromedp.CSS(box+` .c-slot textarea[name="note"]`), "Looks like an ad."),
+			chromedp.Click(chromedp.CSS(box+` .c-slot button[type="submit"]`)),
+		)
+		wait(t, frame, `document.querySelector("`+box+` .c-slot .note")?.textContent.includes("Thanks for the report")`)
+		var flag models.Flag
+		if err := s.store.Read.Where("comment_id = ?", first).First(&flag).Error; err != nil {
+			t.Fatalf("no flag stored: %v", err)
+		}
+		if flag.Reason != "spam" || flag.Note != "Looks like an ad." {
+			t.Errorf("flag = %q/%q, want spam/%q", flag.Reason, flag.Note, "Looks like an ad.")
+		}
+		if hidden := eval[bool](t, frame, `document.querySelector("`+box+` [data-act=flag]").hidden`); !hidden {
+			t.Error("the flag button is still offered after flagging")
+		}
+	})
+
+	t.Run("errors show next to the form and keep the text", func(t *testing.T) {
+		const form = `#compose-slot form`
+		for _, tc := range []struct {
+			name, text, want string
+		}{
+			{"blank", "   \n  ", "must not be empty"},
+			{"too long", strings.Repeat("x", 10001), "10000 characters"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				js, _ := json.Marshal(tc.text)
+				do(t, frame,
+					chromedp.Evaluate[chromedp.Void](`document.querySelector("`+form+` textarea").value = `+string(js)),
+					chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
+				)
+				wait(t, frame, `document.querySelector("`+form+` .err").textContent !== ""`)
+				if got := eval[string](t, frame, `document.querySelector("`+form+` .err").textContent`); !strings.Contains(got, tc.want) {
+					t.Errorf("error = %q, want it to say %q", got, tc.want)
+				}
+				if got := eval[string](t, frame, `document.querySelector("`+form+` textarea").value`); got != tc.text {
+					t.Errorf("textarea lost what was typed: %d chars left of %d", len(got), len(tc.text))
+				}
+				if got := eval[string](t, frame, `document.querySelector("`+form+` textarea").getAttribute("aria-invalid")`); got != "true" {
+					t.Errorf("textarea aria-invalid = %q, want true", got)
+				}
+				noInnerScroll(t, frame)
+			})
+		}
+	})
+
+	t.Run("sign out", func(t *testing.T) {
+		do(t, frame, chromedp.Click(chromedp.CSS(`#signout`)))
+		wait(t, frame, `!document.querySelector(".signed-out").hidden`)
+		if got := eval[bool](t, frame, `localStorage.getItem("parley.access") === null && localStorage.getItem("parley.refresh") === null`); !got {
+			t.Error("tokens are still stored after signing out")
+		}
+	})
+}
+
+func TestWidgetIgnoresScriptInComments(t *testing.T) {
+	s := newSite(t)
+	eve := s.register(t, "eve", `<script>window.__xss=1</script>Eve`)
+	mallory := s.register(t, "mallory", `<img src=x onerror="window.__xss=2">`)
+	s.comment(t, mallory, "Nothing to see.", 0)
+	s.comment(t, eve, `<img src=x onerror="window.__xss=3"> hello`, 0)
+	s.comment(t, eve, `[click me](javascript:window.__xss=4) and <a href="javascript:window.__xss=5">me</a> or [this](`+s.blogURL+`/next)`, 0)
+	s.comment(t, eve, `<script>window.__xss=6</script><svg onload="window.__xss=7"></svg><iframe src="javascript:parent.__xss=8"></iframe>`, 0)
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelectorAll("#thread li.c").length === 4`)
+
+	names := eval[[]string](t, frame, `[...document.querySelectorAll(".c-author")].map(e => e.textContent)`)
+	if want := []string{`<img src=x onerror="window.__xss=2">`, `<script>window.__xss=1</script>Eve`}; names[0] != want[0] || names[1] != want[1] {
+		t.Errorf("display names = %q, want them shown as text: %q", names, want)
+	}
+	if n := eval[int](t, frame, `document.querySelectorAll("#thread script, #thread img, #thread svg, #thread iframe, #thread [onerror], #thread [onload]").length`); n != 0 {
+		t.Errorf("%d active elements made it into the thread", n)
+	}
+	// Click every link in the comments: none may run code, and the one real
+	// link opens outside the frame.
+	links := eval[[]string](t, frame, `[...document.querySelectorAll("#thread .c-text a")].map(a => a.getAttribute("href") + " " + a.target + " " + a.rel)`)
+	if len(links) == 0 {
+		t.Fatal("no links in the comments, want the real one")
+	}
+	for _, l := range links {
+		if !strings.HasPrefix(l, s.blogURL+"/next _blank ") || !strings.Contains(l, "noopener") {
+			t.Errorf("link %q, want only the real link, opening in a new tab with noopener", l)
+		}
+	}
+	do(t, frame,
+		chromedp.Click(chromedp.CSS(`#thread .c-text a`)),
+		chromedp.Evaluate[chromedp.Void](`document.querySelectorAll("#thread .c-text a").forEach(a => a.click())`),
+	)
+	time.Sleep(300 * time.Millisecond) // a script that did get in would have run by now
+	for name, ctx := range map[string]context.Context{"frame": frame, "host": host} {
+		if got := eval[string](t, ctx, `String(window.__xss)`); got != "undefined" {
+			t.Errorf("window.__xss in the %s = %s, want undefined", name, got)
+		}
+	}
+}
