@@ -12,6 +12,7 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/renderer"
+	"github.com/yuin/goldmark/renderer/html"
 	"github.com/yuin/goldmark/util"
 )
 
@@ -46,6 +47,8 @@ func newMarkdown() goldmark.Markdown {
 			extension.NewLinkify(extension.WithLinkifyAllowedProtocols([]string{"http:", "https:"})),
 		),
 		goldmark.WithRendererOptions(
+			// Commenters expect a line break to stay a line break.
+			html.WithHardWraps(),
 			// A lower number wins over goldmark's own HTML renderer (1000).
 			renderer.WithNodeRenderers(util.Prioritized(commentRenderer{}, 100)),
 		),

@@ -250,3 +250,10 @@ func BenchmarkRender(b *testing.B) {
 		})
 	}
 }
+
+func TestRenderKeepsLineBreaks(t *testing.T) {
+	got := Render("first line\nsecond line").HTML
+	if got != "<p>first line<br>second line</p>" && got != "<p>first line<br/>\nsecond line</p>" && got != "<p>first line<br>\nsecond line</p>" {
+		t.Fatalf("Render = %q, want the line break kept as <br>", got)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-comments/parley/api"
@@ -112,6 +114,16 @@ func (s *site) register(t *testing.T, username, displayName string) string {
 		AccessToken string `json:"access_token"`
 	}
 	s.call(t, "POST", "/auth/register", "", map[string]string{"username": username, "password": "password-" + username, "display_name": displayName}, &out)
+	return out.AccessToken
+}
+
+// login signs in and returns the access token.
+func (s *site) login(t *testing.T, login, password string) string {
+	t.Helper()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	s.call(t, "POST", "/auth/login", "", map[string]string{"login": login, "password": password}, &out)
 	return out.AccessToken
 }
 
@@ -253,6 +265,18 @@ func noInnerScroll(t *testing.T, frame context.Context) {
 	wait(t, frame, `document.documentElement.scrollHeight <= document.documentElement.clientHeight + 1`)
 }
 
+// snap saves a screenshot of the whole page as an artifact.
+func snap(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactDir(t), name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func artifactDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("PARLEY_ARTIFACTS")
@@ -312,15 +336,9 @@ func TestDemoPage(t *testing.T) {
 		do(t, ctx, chromedp.EmulateViewport(shot.width, shot.height))
 		settledHeight(t, ctx)
 		wait(t, ctx, `(() => { const f = document.querySelector("#parley iframe"); const d = f.contentDocument.documentElement; return d.scrollHeight <= d.clientHeight + 1 })()`)
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, shot.name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		snap(t, ctx, shot.name)
 		// The comments alone, at full size, for a closer look.
-		png, err = chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#parley")))
+		png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#parley")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -331,6 +349,19 @@ func TestDemoPage(t *testing.T) {
 			t.Errorf("at %d px the page scrolls sideways", shot.width)
 		}
 	}
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+		})
+		return err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bg := eval[string](t, ctx, `getComputedStyle(`+inFrame+`.body).backgroundColor`); bg == "rgb(255, 255, 255)" {
+		t.Errorf("dark theme: the widget's background is still white")
+	}
+	snap(t, ctx, "demo-360-dark")
 	t.Logf("screenshots in %s", dir)
 }
 
@@ -356,6 +387,7 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#signup button[type="submit"]`)),
 		)
 		wait(t, frame, `!document.querySelector(".signed-in").hidden`)
+		snap(t, host, "widget-signed-in")
 		if got := eval[string](t, frame, `document.querySelector("#me-name").textContent`); got != "Carol C." {
 			t.Fatalf("signed in as %q, want %q", got, "Carol C.")
 		}
@@ -504,6 +536,41 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 				noInnerScroll(t, frame)
 			})
 		}
+		snap(t, host, "widget-error")
+	})
+
+	t.Run("pending comments are marked for their author", func(t *testing.T) {
+		admin := s.login(t, "admin", "admin-password-123")
+		s.call(t, "PATCH", "/articles/"+slug, admin, map[string]string{"moderation_mode": "pre"}, nil)
+		t.Cleanup(func() { s.call(t, "PATCH", "/articles/"+slug, admin, map[string]string{"moderation_mode": "post"}, nil) })
+		do(t, frame,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("#compose-slot textarea").value = ""`),
+			chromedp.SendKeys(chromedp.CSS(`#compose-slot textarea`), "Held for review."),
+			chromedp.Click(chromedp.CSS(`#compose-slot button[type="submit"]`)),
+		)
+		wait(t, frame, `[...document.querySelectorAll("#thread > li.c")].some(li => li.querySelector(".c-text").textContent.includes("Held for review") && !li.querySelector(".c-pending").hidden)`)
+		if got := eval[string](t, frame, `document.querySelector("#status").textContent`); !strings.Contains(got, "awaiting moderation") {
+			t.Errorf("status = %q, want it to say the comment awaits moderation", got)
+		}
+	})
+
+	t.Run("a locked article says comments are closed", func(t *testing.T) {
+		admin := s.login(t, "admin", "admin-password-123")
+		s.call(t, "PATCH", "/articles/"+slug, admin, map[string]any{"comments_locked": true}, nil)
+		t.Cleanup(func() { s.call(t, "PATCH", "/articles/"+slug, admin, map[string]any{"comments_locked": false}, nil) })
+		const form = `#compose-slot form`
+		do(t, frame,
+			chromedp.Evaluate[chromedp.Void](`document.querySelector("`+form+` textarea").value = "Too late?"`),
+			chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
+		)
+		wait(t, frame, `document.querySelector("`+form+` .err").textContent === "Comments are closed."`)
+		if got := eval[string](t, frame, `document.querySelector("`+form+` textarea").value`); got != "Too late?" {
+			t.Errorf("textarea = %q after the refusal, want the text kept", got)
+		}
+		if hidden := eval[bool](t, frame, `document.querySelector("#closed").hidden`); hidden {
+			t.Error("the closed notice is not shown")
+		}
+		snap(t, host, "widget-locked")
 	})
 
 	t.Run("sign out", func(t *testing.T) {
