@@ -542,7 +542,9 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 	t.Run("pending comments are marked for their author", func(t *testing.T) {
 		admin := s.login(t, "admin", "admin-password-123")
 		s.call(t, "PATCH", "/articles/"+slug, admin, map[string]string{"moderation_mode": "pre"}, nil)
-		t.Cleanup(func() { s.call(t, "PATCH", "/articles/"+slug, admin, map[string]string{"moderation_mode": "post"}, nil) })
+		t.Cleanup(func() {
+			s.call(t, "PATCH", "/articles/"+slug, admin, map[string]string{"moderation_mode": "post"}, nil)
+		})
 		do(t, frame,
 			chromedp.Evaluate[chromedp.Void](`document.querySelector("#compose-slot textarea").value = ""`),
 			chromedp.SendKeys(chromedp.CSS(`#compose-slot textarea`), "Held for review."),
