@@ -200,9 +200,17 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.batch != nil {
 		return mapDBError(s.batch.do(ctx, fn))
 	}
+	safe := func(tx *gorm.DB) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("write panicked: %v", p)
+			}
+		}()
+		return fn(tx)
+	}
 	var err error
 	for attempt := 0; attempt < 4; attempt++ {
-		err = s.Write.WithContext(ctx).Transaction(fn)
+		err = s.Write.WithContext(ctx).Transaction(safe)
 		if !isRetryable(err) {
 			break
 		}

@@ -212,7 +212,10 @@ func foldTurkishI(s string) string {
 		return s
 	}
 	s = strings.ReplaceAll(s, "ı", "i")
-	return strings.ReplaceAll(s, "i\u0307", "i")
+	for strings.Contains(s, "i\u0307") { // "İ" plus a dot of its own leaves one behind
+		s = strings.ReplaceAll(s, "i\u0307", "i")
+	}
+	return s
 }
 
 // collapseSpace turns each run of whitespace into one space and trims both ends.

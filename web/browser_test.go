@@ -519,11 +519,15 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				js, _ := json.Marshal(tc.text)
+				t0 := time.Now()
+				defer func() { t.Log("total", time.Since(t0)) }()
 				do(t, frame,
 					chromedp.Evaluate[chromedp.Void](`document.querySelector("`+form+` textarea").value = `+string(js)),
 					chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
 				)
+				t.Log("clicked", time.Since(t0))
 				wait(t, frame, `document.querySelector("`+form+` .err").textContent !== ""`)
+				t.Log("err shown", time.Since(t0))
 				if got := eval[string](t, frame, `document.querySelector("`+form+` .err").textContent`); !strings.Contains(got, tc.want) {
 					t.Errorf("error = %q, want it to say %q", got, tc.want)
 				}
