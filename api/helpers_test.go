@@ -289,3 +289,22 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + fmt.Sprintf("... (%d bytes)", len(s))
 }
+
+// doRaw sends a request with exact headers and body, bypassing the JSON
+// helpers, for malformed-input tests.
+func doRaw(t *testing.T, s *testServer, method, path string, headers map[string]string, body string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	rec := httptest.NewRecorder()
+	s.e.ServeHTTP(rec, req)
+	return rec
+}
+
+type apiConfig = api.Config
+
+func decodeReader(r *http.Response, v any) error {
+	return json.NewDecoder(r.Body).Decode(v)
+}

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -16,7 +18,19 @@ import (
 func decodeJSON(c echo.Context, v any) error {
 	// The Content-Type is not checked: a JSON body is expected on every
 	// route that takes one, and anything else fails to parse with a 400.
-	dec := json.NewDecoder(c.Request().Body)
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		if strings.Contains(err.Error(), "request body too large") {
+			return newError(413, "payload_too_large", "request body is larger than 64 KiB")
+		}
+		return badRequest("could not read the request body", nil)
+	}
+	// encoding/json would quietly turn invalid UTF-8 into U+FFFD; refuse it
+	// instead, so what is stored is what the client meant.
+	if !utf8.Valid(raw) {
+		return badRequest("request body is not valid UTF-8", nil)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(v); err != nil {
 		var syntax *json.SyntaxError
 		var typ *json.UnmarshalTypeError

@@ -10,6 +10,7 @@ const maxBody = "64K"
 
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
+	rl := newRateLimits(h.cfg, h.mod)
 	e.Use(h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), middleware.BodyLimit(maxBody))
 
 	e.GET("/healthz", h.healthz)
@@ -19,8 +20,8 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/openapi.json", h.openAPI)
 	v1.GET("/config", h.publicConfig)
 
-	v1.POST("/auth/register", h.register)
-	v1.POST("/auth/login", h.login)
+	v1.POST("/auth/register", h.register, rl.byIP("register"))
+	v1.POST("/auth/login", h.login, rl.byIP("login"))
 	v1.POST("/auth/refresh", h.refresh)
 	v1.POST("/auth/logout", h.logout)
 	v1.GET("/me", h.me, requireUser)
@@ -32,13 +33,15 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.DELETE("/articles/:slug", h.deleteArticle, requireAdmin)
 
 	v1.GET("/articles/:slug/comments", h.listComments)
-	v1.POST("/articles/:slug/comments", h.createComment)
+	v1.POST("/articles/:slug/comments", h.createComment, rl.posting)
 	v1.GET("/comments/:id", h.getComment)
-	v1.PATCH("/comments/:id", h.updateComment, requireUser)
-	v1.DELETE("/comments/:id", h.deleteComment, requireUser)
-	v1.PUT("/comments/:id/vote", h.voteComment, requireUser)
+	v1.PATCH("/comments/:id", h.updateComment, requireUser, rl.byUser("edit"))
+	v1.DELETE("/comments/:id", h.deleteComment, requireUser, rl.byUser("delete"))
+	v1.PUT("/comments/:id/vote", h.voteComment, requireUser, rl.byUser("vote"))
+	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
 
 	h.registerModeration(v1)
 	h.registerPages(e)
+	h.registerAdminPage(e)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,7 @@ type ThreadQuery struct {
 }
 
 // ThreadComment is a comment as the thread shows it, with its author's names.
+// Body, the Markdown source, is filled only where the viewer is shown it.
 type ThreadComment struct {
 	ID                uint
 	ParentID          *uint
@@ -65,8 +67,47 @@ type ThreadPage struct {
 	IDs []uint
 }
 
+// threadColumns lists a thread row's columns; %s is the Markdown source's
+// expression, which depends on the viewer (see bodyColumn).
 const threadColumns = `c.id, c.parent_id, c.author_id, COALESCE(u.username, ''), COALESCE(u.display_name, ''),
-	c.guest_name, c.body, c.body_html, c.status, c.shadow, c.score, c.created_at, c.edited_at`
+	c.guest_name, %s, c.body_html, c.status, c.shadow, c.score, c.created_at, c.edited_at`
+
+// bodyColumn selects the Markdown source only where the viewer is shown it
+// (their own comments; every comment for a moderator): public pages carry
+// body_html alone, and reading the source too would double the bytes read.
+func bodyColumn(v Viewer) (string, []any) {
+	switch {
+	case v.Moderator:
+		return "c.body", nil
+	case v.UserID != 0:
+		return "CASE WHEN c.author_id = ? THEN c.body ELSE '' END", []any{v.UserID}
+	default:
+		return "''", nil
+	}
+}
+
+// ArticleRef is what a thread read needs of its article.
+type ArticleRef struct {
+	ID           uint
+	CommentCount int
+	Version      int64
+}
+
+// ThreadArticle looks an article up by slug for a thread read. It reads
+// three narrow columns (the article's body can be long) and, being read on
+// every request, is what read caches learn the current version from.
+func ThreadArticle(ctx context.Context, db *gorm.DB, slug string) (ArticleRef, error) {
+	var a ArticleRef
+	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version FROM articles WHERE slug = ?", slug).Row().
+		Scan(&a.ID, &a.CommentCount, &a.Version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, fmt.Errorf("article %q: %w", slug, ErrNotFound)
+	}
+	if err != nil {
+		return a, fmt.Errorf("article %q: %w", slug, MapError(err))
+	}
+	return a, nil
+}
 
 // LoadThread reads one page in two indexed queries, whatever the thread's
 // size: the page's top-level comments, then every reply of those threads
@@ -90,9 +131,11 @@ func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, e
 	case SortTop:
 		order = "c.score DESC, c.id ASC"
 	}
+	bodyCol, bodyArgs := bodyColumn(q.Viewer)
+	columns := fmt.Sprintf(threadColumns, bodyCol)
 	sqlDB := db.WithContext(ctx)
-	top, err := scanThread(sqlDB.Raw("SELECT "+threadColumns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE "+
-		where+" ORDER BY "+order+" LIMIT ?", append(args, q.Limit+1)...))
+	top, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE "+
+		where+" ORDER BY "+order+" LIMIT ?", slices.Concat(bodyArgs, args, []any{q.Limit + 1})...))
 	if err != nil {
 		return nil, fmt.Errorf("load thread page: %w", MapError(err))
 	}
@@ -109,8 +152,8 @@ func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, e
 		roots[i] = c.ID
 	}
 	rvisible, rargs := visibility(q.Viewer)
-	replies, err := scanThread(sqlDB.Raw("SELECT "+threadColumns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE c.root_id IN ? AND "+
-		rvisible+" ORDER BY c.id", append([]any{roots}, rargs...)...))
+	replies, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE c.root_id IN ? AND "+
+		rvisible+" ORDER BY c.id", slices.Concat(bodyArgs, []any{roots}, rargs)...))
 	if err != nil {
 		return nil, fmt.Errorf("load thread replies: %w", MapError(err))
 	}

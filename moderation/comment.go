@@ -311,7 +311,16 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 			return ErrConflict // changed under us (moderated or deleted meanwhile)
 		}
 		if status != c.Status {
-			return setStatus(tx, c, status, holds, now)
+			if err := setStatus(tx, c, status, holds, now); err != nil {
+				return err
+			}
+			if v.Shadow {
+				// A shadow-banned author's edit is hidden the way their new
+				// comments are: a plain pending status would give the ban away.
+				c.Shadow = true
+				return tx.Model(&models.Comment{}).Where("id = ?", c.ID).Update("shadow", true).Error
+			}
+			return nil
 		}
 		if models.IsPublic(c.Status) && !c.Shadow {
 			return touchArticle(tx, c.ArticleID, 0)

@@ -22,12 +22,16 @@ func NormalizeForMatch(s string) string {
 
 // foldUnicode is NormalizeForMatch for text that is not all ASCII.
 func foldUnicode(s string) string {
+	if !utf8.ValidString(s) {
+		// Stray bytes would stop NFKC from composing across them on the first pass only.
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	// Invisible characters go first so that they cannot keep a letter and its accent
 	// apart during composition.
 	s = stripIgnorable(s)
 	s = norm.NFKC.String(s)
 	s = foldCase(s)
-	s = foldTurkishI(s)
+	s = fixFold(s)
 	// Folding can leave text that composes further (ẞ, ǅ, i̇ followed by an accent);
 	// a second pass keeps the result stable when normalized again.
 	s = norm.NFKC.String(s)
@@ -204,18 +208,39 @@ func foldCase(s string) string {
 	return s
 }
 
-// foldTurkishI makes the Turkish dotted and dotless i compare equal to i: full case folding
-// turns İ into "i" plus a combining dot and leaves ı alone, so "İSTANBUL", "ıstanbul" and
-// "istanbul" would otherwise all differ.
-func foldTurkishI(s string) string {
-	if !strings.ContainsRune(s, 'ı') && !strings.Contains(s, "i\u0307") {
+// fixFold corrects two gaps of full case folding for matching. The Turkish dotted and
+// dotless i become plain i: folding turns İ into "i" plus a combining dot and leaves ı
+// alone, so "İSTANBUL", "ıstanbul" and "istanbul" would all differ. Cherokee folds to its
+// capitals, as Unicode specifies; the fold caser lower-cases capitals instead, so folding
+// twice would swap the case back and forth.
+func fixFold(s string) string {
+	if !strings.ContainsFunc(s, needsFix) {
 		return s
 	}
-	s = strings.ReplaceAll(s, "ı", "i")
-	for strings.Contains(s, "i\u0307") { // "İ" plus a dot of its own leaves one behind
-		s = strings.ReplaceAll(s, "i\u0307", "i")
+	var b strings.Builder
+	b.Grow(len(s))
+	prev := rune(-1)
+	for _, r := range s {
+		switch {
+		case r == 'ı':
+			r = 'i'
+		case r == '\u0307' && prev == 'i':
+			continue // prev stays i, so a second dot goes too
+		case isCherokeeSmall(r):
+			r = unicode.ToUpper(r)
+		}
+		b.WriteRune(r)
+		prev = r
 	}
-	return s
+	return b.String()
+}
+
+func needsFix(r rune) bool {
+	return r == 'ı' || r == '\u0307' || isCherokeeSmall(r)
+}
+
+func isCherokeeSmall(r rune) bool {
+	return 0xab70 <= r && r <= 0xabbf || 0x13f8 <= r && r <= 0x13fd
 }
 
 // collapseSpace turns each run of whitespace into one space and trims both ends.

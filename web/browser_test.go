@@ -265,10 +265,29 @@ func noInnerScroll(t *testing.T, frame context.Context) {
 	wait(t, frame, `document.documentElement.scrollHeight <= document.documentElement.clientHeight + 1`)
 }
 
-// snap saves a screenshot of the whole page as an artifact.
-func snap(t *testing.T, ctx context.Context, name string) {
+// snap saves a screenshot as an artifact: of the viewport, or of the whole
+// page when full is set. A whole-page capture lays the page out again at
+// full height, which a cross-site frame does not follow in time; the
+// viewport is what a reader sees anyway.
+func snap(t *testing.T, ctx context.Context, name string, full bool) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.CaptureScreenshot()
+	if full {
+		shot = chromedp.FullScreenshot(100)
+	}
+	png, err := chromedp.Run(ctx, shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(artifactDir(t), name+".png"), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// snapComments saves a screenshot of the widget alone, for a closer look.
+func snapComments(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#parley")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,15 +355,8 @@ func TestDemoPage(t *testing.T) {
 		do(t, ctx, chromedp.EmulateViewport(shot.width, shot.height))
 		settledHeight(t, ctx)
 		wait(t, ctx, `(() => { const f = document.querySelector("#parley iframe"); const d = f.contentDocument.documentElement; return d.scrollHeight <= d.clientHeight + 1 })()`)
-		snap(t, ctx, shot.name)
-		// The comments alone, at full size, for a closer look.
-		png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS("#parley")))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, shot.name+"-comments.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		snap(t, ctx, shot.name, true)
+		snapComments(t, ctx, shot.name+"-comments")
 		if overflow := eval[bool](t, ctx, `document.documentElement.scrollWidth > innerWidth`); overflow {
 			t.Errorf("at %d px the page scrolls sideways", shot.width)
 		}
@@ -361,7 +373,9 @@ func TestDemoPage(t *testing.T) {
 	if bg := eval[string](t, ctx, `getComputedStyle(`+inFrame+`.body).backgroundColor`); bg == "rgb(255, 255, 255)" {
 		t.Errorf("dark theme: the widget's background is still white")
 	}
-	snap(t, ctx, "demo-360-dark")
+	settledHeight(t, ctx)
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`document.querySelector(".comments").scrollIntoView()`))
+	snap(t, ctx, "demo-360-dark", false)
 	t.Logf("screenshots in %s", dir)
 }
 
@@ -374,7 +388,7 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 	s.comment(t, alice, "A second reply.", first)
 
 	host := newBrowser(t)
-	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	do(t, host, chromedp.EmulateViewport(1000, 1500), chromedp.Navigate(s.blogURL+"/"))
 	frame := s.embedFrame(t, host)
 	wait(t, frame, `document.querySelectorAll("#thread li.c").length === 3`)
 
@@ -387,7 +401,7 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 			chromedp.Click(chromedp.CSS(`#signup button[type="submit"]`)),
 		)
 		wait(t, frame, `!document.querySelector(".signed-in").hidden`)
-		snap(t, host, "widget-signed-in")
+		snap(t, host, "widget-signed-in", false)
 		if got := eval[string](t, frame, `document.querySelector("#me-name").textContent`); got != "Carol C." {
 			t.Fatalf("signed in as %q, want %q", got, "Carol C.")
 		}
@@ -488,6 +502,41 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 		}
 	})
 
+	t.Run("edit keeps the Markdown source", func(t *testing.T) {
+		box := `#` + mine + ` > .c-box`
+		do(t, frame, chromedp.Click(chromedp.CSS(box+` [data-act=edit]`)))
+		wait(t, frame, `document.querySelector("`+box+` .c-slot form.edit textarea")`)
+		if got := eval[string](t, frame, `document.querySelector("`+box+` .c-slot form.edit textarea").value`); got != "Hello from carol, with *emphasis*." {
+			t.Fatalf("edit box = %q, want the Markdown source", got)
+		}
+		do(t, frame,
+			chromedp.SendKeys(chromedp.CSS(box+` .c-slot form.edit textarea`), " Edited."),
+			chromedp.Click(chromedp.CSS(box+` .c-slot form.edit button[type="submit"]`)),
+		)
+		wait(t, frame, `document.querySelector("`+box+` .c-text").textContent.includes("Edited.") && !document.querySelector("`+box+` .c-edited").hidden`)
+		if n := eval[int](t, frame, `document.querySelectorAll("`+box+` .c-slot form.edit").length`); n != 0 {
+			t.Errorf("%d edit forms left open after saving", n)
+		}
+	})
+
+	t.Run("an expired access token is renewed once", func(t *testing.T) {
+		before := eval[string](t, frame, `localStorage.getItem("parley.refresh")`)
+		up := fmt.Sprintf(`#c-%d > .c-box .down`, first)
+		do(t, frame,
+			chromedp.Evaluate[chromedp.Void](`localStorage.setItem("parley.access", "expired.or.forged")`),
+			chromedp.Click(chromedp.CSS(up)),
+		)
+		wait(t, frame, `document.querySelector("`+up+`").getAttribute("aria-pressed") === "true"`)
+		if after := eval[string](t, frame, `localStorage.getItem("parley.refresh")`); after == before || after == "" {
+			t.Error("the refresh token was not rotated")
+		}
+		if got := eval[string](t, frame, `document.querySelector("#me-name").textContent`); got != "Carol C." {
+			t.Errorf("signed in as %q after the renewal, want Carol C.", got)
+		}
+		do(t, frame, chromedp.Click(chromedp.CSS(up))) // take the vote back
+		wait(t, frame, `document.querySelector("`+up+`").getAttribute("aria-pressed") === "false"`)
+	})
+
 	t.Run("flag with a reason", func(t *testing.T) {
 		box := fmt.Sprintf(`#c-%d > .c-box`, first)
 		do(t, frame,
@@ -519,15 +568,11 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				js, _ := json.Marshal(tc.text)
-				t0 := time.Now()
-				defer func() { t.Log("total", time.Since(t0)) }()
 				do(t, frame,
 					chromedp.Evaluate[chromedp.Void](`document.querySelector("`+form+` textarea").value = `+string(js)),
 					chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
 				)
-				t.Log("clicked", time.Since(t0))
 				wait(t, frame, `document.querySelector("`+form+` .err").textContent !== ""`)
-				t.Log("err shown", time.Since(t0))
 				if got := eval[string](t, frame, `document.querySelector("`+form+` .err").textContent`); !strings.Contains(got, tc.want) {
 					t.Errorf("error = %q, want it to say %q", got, tc.want)
 				}
@@ -540,7 +585,7 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 				noInnerScroll(t, frame)
 			})
 		}
-		snap(t, host, "widget-error")
+		snap(t, host, "widget-error", false)
 	})
 
 	t.Run("pending comments are marked for their author", func(t *testing.T) {
@@ -576,7 +621,22 @@ func TestWidgetOnAnotherSite(t *testing.T) {
 		if hidden := eval[bool](t, frame, `document.querySelector("#closed").hidden`); hidden {
 			t.Error("the closed notice is not shown")
 		}
-		snap(t, host, "widget-locked")
+		snap(t, host, "widget-locked", false)
+	})
+
+	t.Run("delete a reply", func(t *testing.T) {
+		reply := eval[string](t, frame, `document.querySelector("#`+mine+` > .replies > li.c").id`)
+		count := eval[string](t, frame, `document.querySelector("#count").textContent`)
+		do(t, frame, chromedp.Click(chromedp.CSS(`#`+reply+` > .c-box [data-act=delete]`)))
+		wait(t, frame, `document.querySelector("#`+reply+` .c-slot form.confirm")`)
+		do(t, frame, chromedp.Click(chromedp.CSS(`#`+reply+` .c-slot form.confirm button[type="submit"]`)))
+		wait(t, frame, `!document.getElementById("`+reply+`")`)
+		if got := eval[bool](t, frame, `document.querySelector("#`+mine+` > .c-box [data-act=toggle]").hidden`); !got {
+			t.Error("the replies toggle is still shown with no replies left")
+		}
+		if got := eval[string](t, frame, `document.querySelector("#count").textContent`); got == count {
+			t.Errorf("count = %q, unchanged after a delete", got)
+		}
 	})
 
 	t.Run("sign out", func(t *testing.T) {
@@ -629,5 +689,38 @@ func TestWidgetIgnoresScriptInComments(t *testing.T) {
 		if got := eval[string](t, ctx, `String(window.__xss)`); got != "undefined" {
 			t.Errorf("window.__xss in the %s = %s, want undefined", name, got)
 		}
+	}
+}
+
+func TestWidgetPagingAndSorting(t *testing.T) {
+	s := newSite(t)
+	dave := s.register(t, "dave", "Dave")
+	const n = 53 // more than one page of 50
+	for i := range n {
+		s.comment(t, dave, fmt.Sprintf("Comment number %d.", i+1), 0)
+	}
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelectorAll("#thread > li.c").length === 50`)
+	if got := eval[string](t, frame, `document.querySelector("#count").textContent`); got != fmt.Sprintf("%d comments", n) {
+		t.Errorf("count = %q, want %d comments", got, n)
+	}
+	before := settledHeight(t, host)
+	do(t, frame, chromedp.Click(chromedp.CSS(`#more`)))
+	wait(t, frame, fmt.Sprintf(`document.querySelectorAll("#thread > li.c").length === %d && document.querySelector("#more").hidden`, n))
+	if after := settledHeight(t, host); after <= before {
+		t.Errorf("frame height %v → %v after loading more, want it to grow", before, after)
+	}
+	noInnerScroll(t, frame)
+
+	do(t, frame, chromedp.SetValue(chromedp.CSS(`#sort`), "newest"), chromedp.Evaluate[chromedp.Void](`document.querySelector("#sort").dispatchEvent(new Event("change"))`))
+	wait(t, frame, fmt.Sprintf(`document.querySelector("#thread > li.c .c-text")?.textContent.includes("number %d.")`, n))
+	if got := eval[int](t, frame, `document.querySelectorAll("#thread > li.c").length`); got != 50 {
+		t.Errorf("after sorting, %d comments shown, want the first page of 50", got)
+	}
+	if after := settledHeight(t, host); after >= frameHeight(t, host)+1 {
+		t.Errorf("frame did not follow the shorter list")
 	}
 }

@@ -193,6 +193,7 @@
       const input = form.elements.namedItem(name);
       if (!input || !input.closest) continue;
       input.setAttribute("aria-invalid", "true");
+      if (name === "body") continue; // the message is about the comment already
       const note = document.createElement("small");
       note.className = "field-err";
       note.textContent = sentence(String(why));
@@ -201,6 +202,7 @@
   }
 
   async function submitting(form, fn) {
+    announce("");
     const buttons = form.querySelectorAll("button");
     for (const b of buttons) b.disabled = true;
     form.setAttribute("aria-busy", "true");

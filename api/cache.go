@@ -1,0 +1,202 @@
+package api
+
+import (
+	"container/list"
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/singleflight"
+)
+
+// defaultPageCacheBytes bounds the encoded pages kept in memory: about eighty
+// 200-comment pages, small enough that the process stays well under 64 MB.
+const defaultPageCacheBytes = 16 << 20
+
+// buildTimeout bounds a shared page build. The build outlives the request
+// that started it (others may be waiting on it), so it gets its own deadline.
+const buildTimeout = 10 * time.Second
+
+// pageKey names one anonymous thread page.
+type pageKey struct {
+	article uint
+	sort    string
+	limit   int
+	cursor  string
+}
+
+// page is an encoded response body, the article version it was built for
+// and its validator.
+type page struct {
+	version int64
+	body    []byte
+	etag    string
+}
+
+// newPage wraps an encoded body; the ETag hashes the bytes themselves, so
+// two instances that build the same page hand out the same validator.
+func newPage(version int64, body []byte) *page {
+	return &page{version: version, body: body, etag: `"` + strconv.FormatUint(xxhash.Sum64(body), 16) + `"`}
+}
+
+type cacheEntry struct {
+	key  pageKey
+	page *page
+}
+
+// pageCache keeps the encoded JSON of anonymous thread pages. An entry is
+// used only while the article's version, read from the database on every
+// request, is the one the entry was built for: every write that changes what
+// a thread shows bumps that version in the same transaction, so a page is
+// never served after its thread changed, whichever instance wrote. Concurrent
+// misses of one page share a single build; memory is capped, least recently
+// used pages going first.
+type pageCache struct {
+	maxBytes int
+
+	mu    sync.Mutex
+	items map[pageKey]*list.Element
+	lru   list.List // of *cacheEntry, most recently used first
+	bytes int
+
+	flights singleflight.Group
+
+	hits, misses, evictions atomic.Uint64
+}
+
+func newPageCache(maxBytes int) *pageCache {
+	return &pageCache{maxBytes: maxBytes, items: map[pageKey]*list.Element{}}
+}
+
+// get returns the page for key at version, building it with build on a miss.
+// hit reports whether it came from memory.
+func (pc *pageCache) get(ctx context.Context, key pageKey, version int64, build func(context.Context) ([]byte, error)) (p *page, hit bool, err error) {
+	if p := pc.lookup(key, version); p != nil {
+		pc.hits.Add(1)
+		return p, true, nil
+	}
+	pc.misses.Add(1)
+	ch := pc.flights.DoChan(flightKey(key, version), func() (any, error) {
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
+		defer cancel()
+		body, err := build(bctx)
+		if err != nil {
+			return nil, err
+		}
+		p := newPage(version, body)
+		pc.store(key, p)
+		return p, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, false, r.Err
+		}
+		return r.Val.(*page), false, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+func flightKey(k pageKey, version int64) string {
+	var b strings.Builder
+	b.Grow(48 + len(k.cursor))
+	b.WriteString(strconv.FormatUint(uint64(k.article), 10))
+	b.WriteByte('|')
+	b.WriteString(strconv.FormatInt(version, 10))
+	b.WriteByte('|')
+	b.WriteString(k.sort)
+	b.WriteByte('|')
+	b.WriteString(strconv.Itoa(k.limit))
+	b.WriteByte('|')
+	b.WriteString(k.cursor)
+	return b.String()
+}
+
+func (pc *pageCache) lookup(key pageKey, version int64) *page {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	el, ok := pc.items[key]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*cacheEntry)
+	if e.page.version != version {
+		return nil
+	}
+	pc.lru.MoveToFront(el)
+	return e.page
+}
+
+// store keeps p unless it is too large to be worth a slot: a page over an
+// eighth of the cap would push out many others.
+func (pc *pageCache) store(key pageKey, p *page) {
+	size := len(p.body) + len(key.cursor) + 200 // the entry's own bookkeeping, roughly
+	if size > pc.maxBytes/8 {
+		return
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if el, ok := pc.items[key]; ok {
+		old := el.Value.(*cacheEntry)
+		if old.page.version > p.version {
+			return // a slower build of an older version finished last
+		}
+		pc.bytes -= len(old.page.body) + len(key.cursor) + 200
+		old.page = p
+		pc.lru.MoveToFront(el)
+	} else {
+		pc.items[key] = pc.lru.PushFront(&cacheEntry{key: key, page: p})
+	}
+	pc.bytes += size
+	for pc.bytes > pc.maxBytes {
+		el := pc.lru.Back()
+		e := el.Value.(*cacheEntry)
+		pc.lru.Remove(el)
+		delete(pc.items, e.key)
+		pc.bytes -= len(e.page.body) + len(e.key.cursor) + 200
+		pc.evictions.Add(1)
+	}
+}
+
+// size returns the bytes held and the number of pages.
+func (pc *pageCache) size() (bytes, pages int) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	return pc.bytes, len(pc.items)
+}
+
+// servePage answers with p, or with 304 Not Modified when the client already
+// holds it. cacheControl says who may keep it: anyone for anonymous pages
+// (revalidating each time), only the browser for a signed-in reader's.
+func servePage(c echo.Context, p *page, cacheControl string) error {
+	hd := c.Response().Header()
+	hd.Set(echo.HeaderCacheControl, cacheControl)
+	hd.Set("ETag", p.etag)
+	// A shared cache must not hand a signed-in reader the anonymous page.
+	hd.Add(echo.HeaderVary, echo.HeaderAuthorization)
+	if etagMatches(c.Request().Header.Get("If-None-Match"), p.etag) {
+		return c.NoContent(304)
+	}
+	hd.Set(echo.HeaderContentLength, strconv.Itoa(len(p.body)))
+	return c.Blob(200, echo.MIMEApplicationJSON, p.body)
+}
+
+// etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}

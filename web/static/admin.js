@@ -1,0 +1,812 @@
+// Parley moderation page: the review queue, the audit log and the rules, all through the API.
+"use strict";
+(() => {
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+  const status = $("#status");
+  const queue = $("#queue");
+  const STATES = ["pending", "flagged", "spam", "rejected"];
+  const S = {
+    me: null,
+    view: "pending",
+    article: "",
+    sort: "oldest",
+    cursor: null,
+    logCursor: null,
+    seq: 0, // the latest queue request: answers to older ones are dropped
+    items: new Map(), // comment id → queue item
+    articles: new Map(), // slug → article, for titles and links
+    rules: null,
+  };
+
+  // Words for the API's machine names.
+  const HOLDS = {
+    too_many_links: "too many links",
+    blocked_word: "blocked word",
+    new_account: "new account",
+    guest: "guest",
+    duplicate: "duplicate",
+    pre_moderation: "pre-moderation",
+    flagged: "flagged",
+    shadow_ban: "shadow ban",
+  };
+  const STATUS = { pending: "Pending", approved: "Published", rejected: "Rejected", spam: "Spam", deleted: "Deleted" };
+  const DONE = { approve: "approved", reject: "rejected", spam: "marked as spam", restore: "restored" };
+  const VERBS = {
+    approve: "approved",
+    reject: "rejected",
+    spam: "marked as spam",
+    restore: "restored",
+    delete: "deleted",
+    edit: "edited",
+    ban: "banned",
+    shadow_ban: "shadow-banned",
+    unban: "lifted the ban on",
+    set_role: "changed the role of",
+    update_rules: "changed the rules",
+  };
+  const TITLES = { pending: "Pending comments", flagged: "Flagged comments", spam: "Spam", rejected: "Rejected comments" };
+  const EMPTY = {
+    pending: "No comments are waiting for review.",
+    flagged: "No comments are flagged.",
+    spam: "No comments are marked as spam.",
+    rejected: "No comments are rejected.",
+  };
+  // Which actions a comment's status allows; "approve" on a published comment dismisses its flags.
+  const ACTIONS = {
+    pending: ["approve", "reject", "spam"],
+    approved: ["approve", "reject", "spam"],
+    spam: ["restore", "reject"],
+    rejected: ["restore", "spam"],
+  };
+  const BULK = { pending: ["approve", "reject", "spam"], flagged: ["approve", "reject", "spam"], spam: ["reject"], rejected: ["spam"] };
+  const INTS = ["max_links", "flag_threshold", "trusted_after", "min_account_age_minutes", "edit_window_minutes",
+    "max_body_chars", "duplicate_window_seconds", "posts_per_minute", "post_burst", "posts_per_hour"];
+
+  // Tokens live in this tab's session storage, so they end with the tab, and
+  // travel only in headers and JSON bodies. Storage can be blocked: fall back to memory.
+  const mem = {};
+  const store = {
+    get(k) {
+      try { return sessionStorage.getItem("parley.admin." + k); } catch { return mem[k] ?? null; }
+    },
+    set(k, v) {
+      try {
+        if (v == null) sessionStorage.removeItem("parley.admin." + k);
+        else sessionStorage.setItem("parley.admin." + k, v);
+      } catch {
+        if (v == null) delete mem[k];
+        else mem[k] = v;
+      }
+    },
+  };
+
+  // ---- API
+  class ApiError extends Error {
+    constructor(status, code, message, fields, retryAfter) {
+      super(message);
+      Object.assign(this, { status, code, fields, retryAfter });
+    }
+  }
+
+  function retryAfter(res) {
+    const v = res.headers.get("Retry-After");
+    if (!v) return 0;
+    const n = /^\d+$/.test(v) ? Number(v) : Math.round((Date.parse(v) - Date.now()) / 1000);
+    return n > 0 ? n : 0;
+  }
+
+  function saveSession(data) {
+    store.set("access", data.access_token || null);
+    if (data.refresh_token) store.set("refresh", data.refresh_token);
+  }
+
+  // One refresh at a time: a refresh token is spent on use, and presenting it
+  // twice would revoke the whole login.
+  let refreshing = null;
+  function refresh() {
+    const token = store.get("refresh");
+    if (!token) return Promise.resolve(false);
+    refreshing ||= fetch("/api/v1/auth/refresh", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ refresh_token: token }),
+      credentials: "omit",
+      cache: "no-store",
+    })
+      .then(async (res) => {
+        if (!res.ok) return false;
+        saveSession(await res.json());
+        return true;
+      })
+      .catch(() => false)
+      .finally(() => { refreshing = null; });
+    return refreshing;
+  }
+
+  // api calls /api/v1; on a 401 it renews the session once (unless renew is
+  // false) and retries, and signs out when that fails.
+  async function api(method, path, body, renew = true) {
+    for (let attempt = 0; ; attempt++) {
+      const token = store.get("access");
+      const headers = { Accept: "application/json" };
+      if (body !== undefined) headers["Content-Type"] = "application/json";
+      if (token) headers.Authorization = "Bearer " + token;
+      let res;
+      try {
+        res = await fetch("/api/v1" + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          credentials: "omit",
+          cache: "no-store",
+        });
+      } catch {
+        throw new ApiError(0, "network", "");
+      }
+      if (res.status === 401 && token && renew) {
+        if (attempt === 0 && (await refresh())) continue;
+        signOutLocal("Your session has expired. Please sign in again.");
+      }
+      const text = await res.text();
+      let data = null;
+      try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep null */ }
+      if (res.ok) return data;
+      const e = (data && data.error) || {};
+      throw new ApiError(res.status, e.code || "http_" + res.status, e.message || "", e.fields, retryAfter(res));
+    }
+  }
+
+  const sentence = (s) => (s ? s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".") : "");
+  const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
+
+  // explain turns an API error into words for the moderator.
+  function explain(err) {
+    const msg = sentence(err.message);
+    switch (err.code) {
+      case "network":
+        return "Couldn't reach the server. Check your connection and try again.";
+      case "invalid_credentials":
+        return "That username or email and password don't match.";
+      case "unauthorized":
+      case "invalid_token":
+        return "Your session has expired. Please sign in again.";
+      case "forbidden":
+        return msg && msg !== "You may not do this." ? msg : "Your account may not do this.";
+      case "not_found":
+        return "It is not there any more; someone may have removed it.";
+      case "conflict":
+        return msg || "Someone changed this first. Refresh and try again.";
+      case "rate_limited":
+        return `Too many requests — try again in ${err.retryAfter ? plural(err.retryAfter, "second") : "a moment"}.`;
+      case "unavailable":
+        return "The server is busy. Please try again in a moment.";
+      case "payload_too_large":
+        return "That's too long.";
+      case "validation_failed":
+        return err.fields && Object.keys(err.fields).length ? "Please correct the marked fields." : msg || "Please check what you entered.";
+      default:
+        return msg && err.code !== "internal" ? msg : "Something went wrong on the server. Please try again.";
+    }
+  }
+
+  // ---- forms: errors next to what caused them
+  function clearError(box) {
+    const err = $(".err", box);
+    if (err) err.textContent = "";
+    for (const el of $$("[aria-invalid]", box)) {
+      el.removeAttribute("aria-invalid");
+      el.removeAttribute("aria-describedby");
+    }
+    for (const el of $$(".field-err", box)) el.remove();
+  }
+
+  // fail shows a message in box's .err and a note under each named field.
+  function fail(box, text, fields = {}) {
+    clearError(box);
+    $(".err", box).textContent = text;
+    for (const [name, why] of Object.entries(fields)) {
+      const input = box.elements && box.elements.namedItem(name);
+      if (!input || !input.closest) continue;
+      const note = document.createElement("small");
+      note.className = "field-err";
+      note.id = "fe-" + name + "-" + Math.random().toString(36).slice(2, 8);
+      note.textContent = sentence(String(why));
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", note.id);
+      input.closest("label").append(note);
+    }
+    const first = $("[aria-invalid]", box);
+    if (first) first.focus();
+  }
+
+  const showError = (box, err) => fail(box, explain(err), err.fields || {});
+
+  async function busy(box, fn) {
+    const buttons = $$("button", box);
+    for (const b of buttons) b.disabled = true;
+    box.setAttribute("aria-busy", "true");
+    try {
+      await fn();
+    } finally {
+      for (const b of buttons) b.disabled = false;
+      box.removeAttribute("aria-busy");
+    }
+  }
+
+  function announce(text) {
+    // Clear first so the same words twice are read twice.
+    status.textContent = "";
+    requestAnimationFrame(() => { status.textContent = text; });
+  }
+
+  // ---- time
+  const rtf = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+  const units = [["year", 31536e6], ["month", 2592e6], ["week", 6048e5], ["day", 864e5], ["hour", 36e5], ["minute", 6e4]];
+  function ago(iso) {
+    const diff = Math.min(0, Date.parse(iso) - Date.now());
+    for (const [unit, ms] of units) {
+      if (Math.abs(diff) >= ms) return rtf.format(Math.round(diff / ms), unit);
+    }
+    return "just now";
+  }
+  const exact = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+  function setTime(el, iso, relative) {
+    el.dateTime = iso || "";
+    if (!iso) return;
+    el.textContent = relative ? ago(iso) : exact(iso);
+    el.title = exact(iso);
+  }
+
+  // ---- who is signed in
+  const canModerate = (u) => !!u && (u.role === "moderator" || u.role === "admin");
+  const nameOf = (a) => {
+    if (!a) return "unknown";
+    if (a.guest_name) return a.guest_name;
+    return a.display_name && a.display_name !== a.username ? `${a.display_name} (${a.username})` : a.username || "unknown";
+  };
+
+  function signOutLocal(note) {
+    store.set("access", null);
+    store.set("refresh", null);
+    S.me = null;
+    S.seq++;
+    $("#who").hidden = true;
+    $("#work").hidden = true;
+    $("#signin-view").hidden = false;
+    queue.replaceChildren();
+    S.items.clear();
+    $("#log").replaceChildren();
+    if (note) announce(note);
+  }
+
+  async function enter(user) {
+    S.me = user;
+    $("#me-name").textContent = nameOf(user);
+    $("#me-role").textContent = user.role;
+    $("#who").hidden = false;
+    $("#signin-view").hidden = true;
+    $("#work").hidden = false;
+    await loadArticles();
+    show(S.view);
+    refreshStats();
+  }
+
+  $("#signin").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    clearError(form);
+    const login = form.elements.login.value.trim();
+    const password = form.elements.password.value;
+    if (!login || !password) {
+      fail(form, "Enter your username or email and your password.");
+      return;
+    }
+    busy(form, async () => {
+      let data;
+      try {
+        data = await api("POST", "/auth/login", { login, password }, false);
+      } catch (err) {
+        showError(form, err);
+        return;
+      }
+      if (!canModerate(data.user)) {
+        // End the login the server just made rather than leave it lying around.
+        api("POST", "/auth/logout", { refresh_token: data.refresh_token }, false).catch(() => {});
+        fail(form, "This account cannot moderate.");
+        return;
+      }
+      saveSession(data);
+      form.reset();
+      announce(`Signed in as ${nameOf(data.user)}.`);
+      await enter(data.user);
+      $("#queue-title").focus();
+    });
+  });
+
+  $("#signout").addEventListener("click", () => {
+    const token = store.get("refresh");
+    if (token) api("POST", "/auth/logout", { refresh_token: token }, false).catch(() => {});
+    signOutLocal("You're signed out.");
+    $("#signin input").focus();
+  });
+
+  // ---- views
+  function show(view) {
+    S.view = view;
+    for (const b of $$("[data-view]")) {
+      if (b.dataset.view === view) b.setAttribute("aria-current", "page");
+      else b.removeAttribute("aria-current");
+    }
+    const inQueue = STATES.includes(view);
+    $("#queue-view").hidden = !inQueue;
+    $("#log-view").hidden = view !== "log";
+    $("#rules-view").hidden = view !== "rules";
+    if (inQueue) {
+      $("#queue-title").textContent = TITLES[view];
+      for (const b of $$("[data-bulk]")) b.hidden = !BULK[view].includes(b.dataset.bulk);
+      loadQueue(true);
+    } else if (view === "log") {
+      loadLog(true);
+    } else {
+      loadRules();
+    }
+  }
+
+  for (const b of $$("[data-view]")) b.addEventListener("click", () => show(b.dataset.view));
+
+  async function refreshStats() {
+    try {
+      const n = await api("GET", "/moderation/stats");
+      for (const el of $$("[data-count]")) el.textContent = String(n[el.dataset.count] ?? 0);
+    } catch {
+      // the counts are a convenience; the queue itself says what failed
+    }
+  }
+
+  // loadArticles fills the article filter; a few pages cover any real blog.
+  async function loadArticles() {
+    if (S.articles.size) return;
+    let cursor = null;
+    try {
+      for (let page = 0; page < 5; page++) {
+        const q = new URLSearchParams({ limit: "200" });
+        if (cursor) q.set("cursor", cursor);
+        const data = await api("GET", "/articles?" + q);
+        for (const a of data.items || []) S.articles.set(a.slug, a);
+        cursor = data.next_cursor;
+        if (!cursor) break;
+      }
+    } catch {
+      // without the list the filter offers "All articles" only
+    }
+    const box = $("#article");
+    for (const a of S.articles.values()) {
+      const o = document.createElement("option");
+      o.value = a.slug;
+      o.textContent = a.title || a.slug;
+      box.append(o);
+    }
+  }
+
+  $("#article").addEventListener("change", (e) => {
+    S.article = e.target.value;
+    loadQueue(true);
+  });
+  $("#sort").addEventListener("change", (e) => {
+    S.sort = e.target.value;
+    loadQueue(true);
+  });
+  $("#reload").addEventListener("click", () => {
+    loadQueue(true);
+    refreshStats();
+  });
+
+  // ---- the queue
+  const tpl = (id) => $(id).content.firstElementChild.cloneNode(true);
+
+  // safeURL returns url when it is an absolute http(s) address, else "".
+  function safeURL(url) {
+    try {
+      const u = new URL(url);
+      return u.protocol === "http:" || u.protocol === "https:" ? u.href : "";
+    } catch {
+      return "";
+    }
+  }
+
+  function flagWords(flags) {
+    const reasons = Object.entries((flags && flags.reasons) || {}).sort((a, b) => b[1] - a[1]);
+    return reasons.map(([r, n]) => `${r.replaceAll("_", " ")} ×${n}`).join(", ");
+  }
+
+  function renderItem(it) {
+    const c = it.comment;
+    const li = tpl("#t-item");
+    li.id = "q-" + c.id;
+    li.dataset.id = String(c.id);
+    const author = it.author || c.author;
+    const who = nameOf(author);
+    $(".author", li).textContent = who;
+    $(".guest", li).hidden = !(author && author.guest_name);
+    $(".pick", li).setAttribute("aria-label", `Select the comment by ${who}`);
+
+    const art = it.article || { slug: c.article_slug, title: c.article_slug };
+    const url = safeURL((S.articles.get(art.slug) || {}).url);
+    const where = $(".article", li);
+    if (url) {
+      const a = document.createElement("a");
+      a.href = url;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      a.textContent = art.title || art.slug;
+      where.append(a);
+    } else {
+      where.textContent = art.title || art.slug;
+    }
+    setTime($("time", li), c.created_at, true);
+    const state = $(".state", li);
+    state.textContent = STATUS[c.status] || c.status;
+    state.dataset.status = c.status;
+    state.hidden = c.status === S.view; // said by the tab already
+
+    const chips = $(".chips", li);
+    for (const h of it.holds || []) {
+      const chip = document.createElement("li");
+      chip.textContent = HOLDS[h] || h.replaceAll("_", " ");
+      chips.append(chip);
+    }
+    chips.hidden = !chips.children.length;
+    const flags = $(".flags", li);
+    const n = (it.flags && it.flags.count) || 0;
+    flags.hidden = n === 0;
+    if (n) flags.textContent = `Flagged ${plural(n, "time")}: ${flagWords(it.flags)}`;
+
+    const body = $(".body", li);
+    body.innerHTML = c.body_html || ""; // sanitized by the server; the only HTML we insert
+    for (const link of $$("a", body)) {
+      // a second line of defence, and links open away from the moderation page
+      if (!/^(https?:|mailto:)/i.test(link.getAttribute("href") || "")) link.removeAttribute("href");
+      link.target = "_blank";
+      link.rel = "nofollow ugc noopener noreferrer";
+    }
+    const src = $(".source", li);
+    src.hidden = c.body == null;
+    $("pre", src).textContent = c.body ?? "";
+
+    const allowed = ACTIONS[c.status] || [];
+    for (const b of $$("[data-act]", li)) {
+      const act = b.dataset.act;
+      b.hidden = act === "ban" ? !(author && author.id) || author.id === S.me.id : !allowed.includes(act);
+    }
+    if (c.status === "approved") $('[data-act="approve"]', li).textContent = "Keep, dismiss flags";
+    return li;
+  }
+
+  async function loadQueue(reset) {
+    const seq = ++S.seq;
+    const q = new URLSearchParams({ state: S.view, sort: S.sort, limit: "50" });
+    if (S.article) q.set("article", S.article);
+    if (!reset && S.cursor) q.set("cursor", S.cursor);
+    const more = $("#queue-more");
+    const box = $("#queue-err");
+    more.disabled = true;
+    queue.setAttribute("aria-busy", "true");
+    try {
+      const data = await api("GET", "/moderation/queue?" + q);
+      if (seq !== S.seq) return;
+      if (reset) {
+        queue.replaceChildren();
+        S.items.clear();
+        clearError($("#bulk"));
+      }
+      for (const it of data.items || []) {
+        if (S.items.has(it.comment.id)) continue;
+        S.items.set(it.comment.id, it);
+        queue.append(renderItem(it));
+      }
+      S.cursor = data.next_cursor || null;
+      box.hidden = true;
+      more.hidden = !S.cursor;
+      syncQueue();
+    } catch (err) {
+      if (seq !== S.seq) return;
+      $("p", box).textContent = `Couldn't load the queue. ${explain(err)}`;
+      $("[data-retry]", box).onclick = () => loadQueue(reset);
+      box.hidden = false;
+      $("#queue-empty").hidden = true;
+    } finally {
+      if (seq === S.seq) {
+        more.disabled = false;
+        queue.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  $("#queue-more").addEventListener("click", () => loadQueue(false));
+
+  // syncQueue updates what depends on the list: the empty note and the selection.
+  function syncQueue() {
+    const empty = !queue.children.length;
+    const note = $("#queue-empty");
+    note.textContent = S.article ? EMPTY[S.view].replace(".", " on this article.") : EMPTY[S.view];
+    note.hidden = !empty || !$("#queue-err").hidden;
+    $("#bulk").hidden = empty;
+    const picks = $$(".pick", queue);
+    const n = picks.filter((p) => p.checked).length;
+    const all = $("#all");
+    all.checked = n > 0 && n === picks.length;
+    all.indeterminate = n > 0 && n < picks.length;
+    $("#picked").textContent = n ? `${n} selected` : "None selected";
+    for (const b of $$("[data-bulk]")) b.disabled = n === 0;
+    for (const li of queue.children) li.classList.toggle("picked", $(".pick", li).checked);
+  }
+
+  queue.addEventListener("change", (e) => {
+    if (e.target.classList.contains("pick")) syncQueue();
+  });
+  $("#all").addEventListener("change", (e) => {
+    for (const p of $$(".pick", queue)) p.checked = e.target.checked;
+    syncQueue();
+  });
+
+  // removeItems takes handled comments off the list, keeping keyboard focus
+  // on the list rather than letting it fall back to the page's start.
+  function removeItems(ids) {
+    const gone = new Set(ids.map(Number));
+    const active = document.activeElement;
+    let focusLost = false;
+    let next = null;
+    for (const id of gone) {
+      const li = document.getElementById("q-" + id);
+      if (!li) continue;
+      if (li.contains(active)) focusLost = true;
+      let sib = li.nextElementSibling;
+      while (sib && gone.has(Number(sib.dataset.id))) sib = sib.nextElementSibling;
+      if (sib) next = sib;
+      li.remove();
+      S.items.delete(id);
+    }
+    syncQueue();
+    if (focusLost || active === document.body) {
+      const target = next && next.isConnected ? next : queue.lastElementChild;
+      const b = target && $(".actions button:not([hidden])", target);
+      (b || $("#queue-title")).focus();
+    }
+    // the next page moves up when this one runs dry
+    if (!queue.children.length && S.cursor) loadQueue(false);
+  }
+
+  async function moderate(li, it, act) {
+    const actions = $$(".actions button", li);
+    clearError(li);
+    for (const b of actions) b.disabled = true;
+    try {
+      await api("POST", `/moderation/comments/${it.comment.id}/${act}`, {});
+    } catch (err) {
+      for (const b of actions) b.disabled = false;
+      fail(li, explain(err));
+      return;
+    }
+    removeItems([it.comment.id]);
+    announce(`The comment by ${nameOf(it.author || it.comment.author)} is ${DONE[act]}.`);
+    refreshStats();
+  }
+
+  queue.addEventListener("click", (e) => {
+    const b = e.target.closest("button[data-act]");
+    if (!b) return;
+    const li = b.closest("li.item");
+    const it = S.items.get(Number(li.dataset.id));
+    if (!it) return;
+    if (b.dataset.act === "ban") banForm(li, it);
+    else moderate(li, it, b.dataset.act);
+  });
+
+  for (const b of $$("[data-bulk]")) {
+    b.addEventListener("click", () => {
+      const bar = $("#bulk");
+      const ids = $$(".pick:checked", queue).map((p) => Number(p.closest("li.item").dataset.id));
+      if (!ids.length) return;
+      const action = b.dataset.bulk;
+      clearError(bar);
+      busy(bar, async () => {
+        let res;
+        try {
+          res = await api("POST", "/moderation/bulk", { ids, action });
+        } catch (err) {
+          fail(bar, explain(err));
+          return;
+        }
+        removeItems(ids);
+        announce(`${plural(res.updated ?? ids.length, "comment")} ${DONE[action]}.`);
+        refreshStats();
+      }).then(syncQueue);
+    });
+  }
+
+  // ---- banning an author
+  function banForm(li, it) {
+    const slot = $(".slot", li);
+    let form = $("form.ban", slot);
+    if (form) {
+      form.hidden = !form.hidden;
+      if (!form.hidden) form.elements.reason.focus();
+      return;
+    }
+    const author = it.author || it.comment.author;
+    const who = nameOf(author);
+    form = tpl("#t-ban");
+    $("h3", form).textContent = `Ban ${who}`;
+    const hours = form.elements.duration_hours;
+    const sync = () => { hours.disabled = form.elements.term.value !== "hours"; };
+    for (const r of $$('[name="term"]', form)) r.addEventListener("change", sync);
+    sync();
+    $("[data-close]", form).addEventListener("click", () => {
+      form.hidden = true;
+      $('[data-act="ban"]', li).focus();
+    });
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      clearError(form);
+      const reason = form.elements.reason.value.trim();
+      if (!reason) {
+        fail(form, "Say why: the reason goes into the audit log.", { reason: "required" });
+        return;
+      }
+      const body = { reason, shadow: form.elements.shadow.checked, purge: form.elements.purge.checked };
+      if (form.elements.term.value === "hours") {
+        const h = hours.value.trim();
+        if (!/^\d+$/.test(h) || Number(h) < 1) {
+          fail(form, "Please correct the marked fields.", { duration_hours: "a whole number of hours, at least 1" });
+          return;
+        }
+        body.duration_hours = Number(h);
+      }
+      busy(form, async () => {
+        try {
+          await api("POST", `/moderation/users/${author.id}/ban`, body);
+        } catch (err) {
+          showError(form, err);
+          return;
+        }
+        const how = body.duration_hours ? ` for ${plural(body.duration_hours, "hour")}` : "";
+        announce(`${who} is ${body.shadow ? "shadow-banned" : "banned"}${how}${body.purge ? ", and their comments are rejected" : ""}.`);
+        // Every listed comment of theirs says so, and offers no second ban.
+        for (const other of queue.children) {
+          const o = S.items.get(Number(other.dataset.id));
+          if (!o || ((o.author || o.comment.author) || {}).id !== author.id) continue;
+          $(".ban", other)?.remove();
+          $('[data-act="ban"]', other).hidden = true;
+          const note = document.createElement("p");
+          note.className = "note";
+          note.textContent = `${who} is banned.`;
+          $(".slot", other).append(note);
+        }
+        $(".actions button:not([hidden])", li)?.focus();
+        if (body.purge) loadQueue(true);
+        refreshStats();
+      });
+    });
+    slot.append(form);
+    form.elements.reason.focus();
+  }
+
+  // ---- the audit log
+  function describe(e) {
+    const who = e.moderator ? nameOf(e.moderator) : "A former moderator";
+    const verb = VERBS[e.action] || e.action.replaceAll("_", " ");
+    const target = e.target_type === "rules" ? "" : ` ${e.target_type} #${e.target_id}`;
+    return who + " " + verb + target;
+  }
+
+  async function loadLog(reset) {
+    const q = new URLSearchParams({ limit: "50" });
+    if (!reset && S.logCursor) q.set("cursor", S.logCursor);
+    const list = $("#log");
+    const more = $("#log-more");
+    const box = $("#log-err");
+    more.disabled = true;
+    try {
+      const data = await api("GET", "/moderation/log?" + q);
+      if (reset) list.replaceChildren();
+      for (const e of data.items || []) {
+        const li = tpl("#t-log");
+        setTime($("time", li), e.at, false);
+        $(".what", li).textContent = describe(e);
+        $(".why", li).textContent = e.reason ? `“${e.reason}”` : "";
+        list.append(li);
+      }
+      S.logCursor = data.next_cursor || null;
+      more.hidden = !S.logCursor;
+      box.hidden = true;
+      $("#log-empty").hidden = list.children.length > 0;
+    } catch (err) {
+      $("p", box).textContent = `Couldn't load the log. ${explain(err)}`;
+      $("[data-retry]", box).onclick = () => loadLog(reset);
+      box.hidden = false;
+    } finally {
+      more.disabled = false;
+    }
+  }
+
+  $("#log-more").addEventListener("click", () => loadLog(false));
+
+  // ---- the rules
+  const rulesForm = $("#rules");
+
+  function fillRules(r) {
+    S.rules = r;
+    const el = rulesForm.elements;
+    for (const k of INTS) el[k].value = String(r[k] ?? "");
+    el.hold_guests.checked = !!r.hold_guests;
+    el.blocked_words.value = (r.blocked_words || []).join("\n");
+  }
+
+  async function loadRules() {
+    const admin = S.me && S.me.role === "admin";
+    $("#rules-note").hidden = admin;
+    $('#rules [type="submit"]').hidden = !admin;
+    // Moderators read the rules: fields stay focusable and selectable, but fixed.
+    for (const el of rulesForm.elements) {
+      if (el.type === "checkbox") el.disabled = !admin;
+      else if (el.tagName !== "BUTTON" && el.tagName !== "FIELDSET") el.readOnly = !admin;
+    }
+    clearError(rulesForm);
+    try {
+      fillRules(await api("GET", "/moderation/rules"));
+    } catch (err) {
+      showError(rulesForm, err);
+    }
+  }
+
+  rulesForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearError(rulesForm);
+    const el = rulesForm.elements;
+    const next = { ...S.rules }; // keeps any rule this page does not know yet
+    const bad = {};
+    for (const k of INTS) {
+      const v = el[k].value.trim();
+      if (/^-?\d+$/.test(v)) next[k] = Number(v);
+      else bad[k] = "enter a whole number";
+    }
+    if (Object.keys(bad).length) {
+      fail(rulesForm, "Please correct the marked fields.", bad);
+      return;
+    }
+    next.hold_guests = el.hold_guests.checked;
+    next.blocked_words = el.blocked_words.value.split("\n").map((w) => w.trim()).filter(Boolean);
+    busy(rulesForm, async () => {
+      try {
+        fillRules(await api("PUT", "/moderation/rules", next));
+      } catch (err) {
+        showError(rulesForm, err);
+        return;
+      }
+      announce("The rules are saved.");
+    });
+  });
+
+  // ---- start
+  async function start() {
+    if (!store.get("access") && !store.get("refresh")) return;
+    try {
+      const data = await api("GET", "/me");
+      const user = data.user || data;
+      if (!canModerate(user)) {
+        signOutLocal();
+        fail($("#signin"), "This account cannot moderate.");
+        return;
+      }
+      await enter(user);
+    } catch (err) {
+      if (S.me == null) fail($("#signin"), explain(err));
+    }
+  }
+  setInterval(() => {
+    for (const t of $$("time", queue)) if (t.dateTime) t.textContent = ago(t.dateTime);
+  }, 60000);
+  start();
+})();
