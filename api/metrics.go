@@ -1,0 +1,149 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
+
+	"github.com/parley-comments/parley/models"
+)
+
+// latencyBuckets start at half a millisecond: a cached thread page is
+// answered well under one, and the default buckets would lump those together.
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// metrics are the server's Prometheus metrics, in a registry of its own so
+// that tests can build many servers in one process.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	posted   *prometheus.CounterVec
+}
+
+func newMetrics(store *models.Store, pages *pageCache) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_http_requests_total",
+			Help: "HTTP requests answered, by method, route pattern and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "parley_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by method, route pattern and status.",
+			Buckets: latencyBuckets,
+		}, []string{"method", "route", "status"}),
+		posted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "parley_comments_posted_total",
+			Help: "Comments submitted, by outcome: approved or pending (stored), refused (a 4xx answer) or failed (a 5xx answer).",
+		}, []string{"status"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.posted,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&queueCollector{store: store},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_thread_cache_hits_total", Help: "Anonymous thread pages served from memory.",
+		}, func() float64 { return float64(pages.hits.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_thread_cache_misses_total", Help: "Anonymous thread pages that had to be built.",
+		}, func() float64 { return float64(pages.misses.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_thread_cache_evictions_total", Help: "Thread pages dropped to stay under the cache's size cap.",
+		}, func() float64 { return float64(pages.evictions.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_thread_cache_bytes", Help: "Bytes of encoded thread pages held in memory.",
+		}, func() float64 { b, _ := pages.size(); return float64(b) }),
+	)
+	m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Write), "write"))
+	if store.Read != store.Write { // PostgreSQL has one pool for both
+		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Read), "read"))
+	}
+	return m
+}
+
+func sqlPool(db *gorm.DB) *sql.DB {
+	p, err := db.DB()
+	if err != nil {
+		panic(fmt.Sprintf("api: no sql.DB behind the store: %v", err)) // Open always builds one
+	}
+	return p
+}
+
+// handler returns GET /metrics in the Prometheus text format. A metric that
+// fails to collect (the queue count, when the database is down) is left out
+// and logged rather than failing the whole scrape.
+func (m *metrics) handler(log *slog.Logger) echo.HandlerFunc {
+	return echo.WrapHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      promLogger{log},
+	}))
+}
+
+type promLogger struct{ log *slog.Logger }
+
+func (l promLogger) Println(v ...any) { l.log.Warn("metrics", "err", fmt.Sprint(v...)) }
+
+// instrument counts and times every request by its route pattern (not its
+// path, which would make a series per comment id). It sits outside the
+// other middleware so that it sees the status the error handler wrote.
+func (m *metrics) instrument(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := strconv.Itoa(c.Response().Status)
+		method := c.Request().Method
+		m.requests.WithLabelValues(method, route, status).Inc()
+		m.latency.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+// commentPosted records a submission's outcome: the stored comment's status,
+// or refused or failed from the error's HTTP status.
+func (m *metrics) commentPosted(status string, err error) {
+	if err != nil {
+		status = "refused"
+		if code, _, _ := toAPIError(err); code >= 500 {
+			status = "failed"
+		}
+	}
+	m.posted.WithLabelValues(status).Inc()
+}
+
+// queueCollector reports the moderation queue's depth, counted when
+// Prometheus scrapes rather than kept up to date on every write.
+type queueCollector struct {
+	store *models.Store
+}
+
+var queueDesc = prometheus.NewDesc("parley_moderation_queue_depth", "Comments waiting for review (status pending).", nil, nil)
+
+func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var n int64
+	err := q.store.Read.WithContext(ctx).Model(&models.Comment{}).Where("status = ?", models.StatusPending).Count(&n).Error
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDesc, models.MapError(err))
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n))
+}
