@@ -20,6 +20,9 @@ func lockDataDir(dir string) (func(), error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
+			if abs, err := filepath.Abs(dir); err == nil {
+				dir = abs
+			}
 			return nil, fmt.Errorf("another Parley process is using the data directory %s; stop it first or set PARLEY_DATA_DIR", dir)
 		}
 		return nil, fmt.Errorf("lock data dir: %w", err)

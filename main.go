@@ -2,6 +2,7 @@
 //
 //	go run .                 serve (PARLEY_* variables configure it)
 //	go run . migrate         apply pending migrations and exit
+//	go run . backup FILE     write a consistent copy of the SQLite database to FILE
 package main
 
 import (
@@ -45,8 +46,13 @@ func run(args []string, getenv func(string) string) error {
 		return serve(cfg, log)
 	case "migrate":
 		return migrate(cfg, log)
+	case "backup":
+		if len(args) != 2 {
+			return errors.New("usage: parley backup FILE")
+		}
+		return backup(cfg, log, args[1])
 	}
-	return fmt.Errorf("unknown command %q (commands: serve, migrate)", cmd)
+	return fmt.Errorf("unknown command %q (commands: serve, migrate, backup)", cmd)
 }
 
 func newLogger(level string) *slog.Logger {

@@ -80,7 +80,7 @@ func TestHostileInput(t *testing.T) {
 			wantErrorShape(t, rec, rec.Code)
 		}
 		rec := doRaw(t, s, "GET", "/api/v1/counts?slugs="+q, nil, "")
-		if rec.Code != 200 || strings.Contains(rec.Body.String(), "$argon2") {
+		if rec.Code != 200 && rec.Code != 400 || strings.Contains(rec.Body.String(), "$argon2") {
 			t.Errorf("counts with %q: %d %s", bit, rec.Code, rec.Body)
 		}
 	}

@@ -51,6 +51,19 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{store: store},
+	)
+	if pages != nil {
+		m.registerCache(pages)
+	}
+	m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Write), "write"))
+	if store.Read != store.Write { // PostgreSQL has one pool for both
+		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Read), "read"))
+	}
+	return m
+}
+
+func (m *metrics) registerCache(pages *pageCache) {
+	m.registry.MustRegister(
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "parley_thread_cache_hits_total", Help: "Anonymous thread pages served from memory.",
 		}, func() float64 { return float64(pages.hits.Load()) }),
@@ -64,11 +77,6 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 			Name: "parley_thread_cache_bytes", Help: "Bytes of encoded thread pages held in memory.",
 		}, func() float64 { b, _ := pages.size(); return float64(b) }),
 	)
-	m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Write), "write"))
-	if store.Read != store.Write { // PostgreSQL has one pool for both
-		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Read), "read"))
-	}
-	return m
 }
 
 func sqlPool(db *gorm.DB) *sql.DB {

@@ -3,10 +3,12 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -152,5 +154,23 @@ func (h *handler) cors() echo.MiddlewareFunc {
 			}
 			return next(c)
 		}
+	}
+}
+
+// saneURL refuses paths and queries with NUL bytes or invalid UTF-8 before
+// any handler sees them: no valid slug, id or parameter contains them, and
+// PostgreSQL would reject them deep inside a query.
+func saneURL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := c.Request().URL
+		for _, s := range []string{u.Path, u.RawQuery, c.QueryString()} {
+			if strings.Contains(s, "\x00") || strings.Contains(strings.ToLower(s), "%00") || !utf8.ValidString(s) {
+				return badRequest("the URL contains a NUL byte or invalid UTF-8", nil)
+			}
+		}
+		if q, err := url.QueryUnescape(u.RawQuery); err == nil && !utf8.ValidString(q) {
+			return badRequest("the URL contains invalid UTF-8", nil)
+		}
+		return next(c)
 	}
 }

@@ -207,6 +207,7 @@ func TestOpenAPIDescribesPages(t *testing.T) {
 		{"embed", "/embed?article=" + seedSlug + "&parent=https://blog.example", http.StatusOK},
 		{"embed on another site", "/embed?article=" + seedSlug + "&parent=https://evil.example", http.StatusBadRequest},
 		{"embed without article", "/embed?parent=https://blog.example", http.StatusBadRequest},
+		{"moderation page", "/admin", http.StatusOK},
 		{"missing asset", "/assets/no-such-file.js", http.StatusNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -94,13 +94,18 @@ func (h *handler) registerPages(e *echo.Echo) {
 		panic(fmt.Sprintf("parley: embedded web files: %v", err)) // a broken build, not a runtime condition
 	}
 	widget, embed := files["widget.js"], files["embed.html"]
+	blogs := blogOrigins(h.cfg.AllowedOrigins)
+	embedCSP := cspEmbed + "; frame-ancestors " + strings.Join(append([]string{"'self'"}, blogs...), " ")
 
 	// The loader's URL is fixed in every blog's HTML, so it cannot carry a
 	// version: cache it briefly and let the ETag make revalidation cheap.
 	e.GET("/widget.js", func(c echo.Context) error {
 		return widget.serve(c, "public, max-age=300")
 	})
-	e.GET("/embed", func(c echo.Context) error { return h.embedPage(c, embed) })
+	// GET /embed?article=SLUG&parent=ORIGIN
+	e.GET("/embed", func(c echo.Context) error {
+		return embedPage(c, embed, blogs, embedCSP)
+	})
 	e.GET("/assets/*", func(c echo.Context) error {
 		f := files[c.Param("*")]
 		// HTML is served only by its own route, with its own policy.
@@ -133,19 +138,19 @@ func (h *handler) demoPage(c echo.Context) error {
 	return c.HTMLBlob(http.StatusOK, buf.Bytes())
 }
 
-// GET /embed?article=SLUG&parent=ORIGIN
-//
-// The app posts its height to the parent origin, so that origin must be one
-// the server trusts; frame-ancestors makes the browser hold any other page to it.
-func (h *handler) embedPage(c echo.Context, page *staticFile) error {
+// embedPage serves the comment app for the widget's iframe. The app posts
+// its height to the parent origin, so that origin must be this server's own
+// (the demo page) or an allowed blog; frame-ancestors makes the browser hold
+// the framing page to the same list.
+func embedPage(c echo.Context, page *staticFile, blogs []string, csp string) error {
 	hd := c.Response().Header()
 	// A site-wide X-Frame-Options would stop every blog from framing the widget;
-	// frame-ancestors below is the rule for this page.
+	// frame-ancestors is the rule for this page.
 	hd.Del("X-Frame-Options")
-	allowed := h.frameOrigins(c)
 	parent, article := c.QueryParam("parent"), c.QueryParam("article")
-	if article == "" || !slices.Contains(allowed, parent) {
-		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors *")
+	own := c.Scheme() + "://" + c.Request().Host
+	if article == "" || parent != own && !slices.Contains(blogs, parent) {
+		hd.Set("Content-Security-Policy", "default-src 'none'")
 		hd.Set("Cache-Control", "no-store")
 		msg := "This comment section cannot be shown here: the page that embeds it is not on Parley's list of allowed sites."
 		if article == "" {
@@ -153,20 +158,18 @@ func (h *handler) embedPage(c echo.Context, page *staticFile) error {
 		}
 		return c.HTML(http.StatusBadRequest, "<!doctype html><meta charset=utf-8><title>Comments unavailable</title><p>"+msg+"</p>")
 	}
-	hd.Set("Content-Security-Policy", cspEmbed+"; frame-ancestors 'self' "+strings.Join(allowed, " "))
+	hd.Set("Content-Security-Policy", csp)
 	return page.serve(c, "no-cache")
 }
 
-// frameOrigins lists the origins that may embed the widget: the configured blog
-// origins and this server's own (for the demo page).
-func (h *handler) frameOrigins(c echo.Context) []string {
-	own := c.Scheme() + "://" + c.Request().Host
-	out := []string{own}
-	for _, o := range h.cfg.AllowedOrigins {
+// blogOrigins keeps the configured origins that can stand in a CSP source
+// list: a plain scheme://host[:port], without a trailing slash. Anything else
+// would break out of the header or match no page.
+func blogOrigins(configured []string) []string {
+	var out []string
+	for _, o := range configured {
 		o = strings.TrimRight(strings.TrimSpace(o), "/")
-		// An origin is a plain scheme://host[:port]; anything else would break
-		// out of the CSP header or match nothing.
-		if o == "" || o == own || strings.ContainsAny(o, " ;,'\"\t\r\n") || !strings.Contains(o, "://") {
+		if o == "" || strings.ContainsAny(o, " ;,'\"\t\r\n") || !strings.Contains(o, "://") {
 			continue
 		}
 		out = append(out, o)

@@ -11,10 +11,11 @@ const maxBody = "64K"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), middleware.BodyLimit(maxBody))
+	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), saneURL, middleware.BodyLimit(maxBody))
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", h.metrics.handler(h.log))
 
 	v1 := e.Group("/api/v1", h.authenticate)
 	v1.GET("/openapi.json", h.openAPI)

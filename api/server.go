@@ -33,6 +33,9 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// PageCacheBytes caps the memory of cached anonymous thread pages
+	// (default 16 MiB; negative turns the cache off).
+	PageCacheBytes int
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -47,6 +50,8 @@ type handler struct {
 	accounts *auth.Accounts
 	mod      *moderation.Service
 	log      *slog.Logger
+	pages    *pageCache // nil when turned off
+	metrics  *metrics
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -76,8 +81,16 @@ func NewServer(cfg Config) *echo.Echo {
 		mod:      moderation.NewService(cfg.Store, now),
 		log:      cfg.Logger,
 	}
+	if cfg.PageCacheBytes == 0 {
+		cfg.PageCacheBytes = defaultPageCacheBytes
+	}
+	if cfg.PageCacheBytes > 0 {
+		h.pages = newPageCache(cfg.PageCacheBytes)
+	}
+	h.metrics = newMetrics(cfg.Store, h.pages)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.JSONSerializer = jsonSerializer{}
 	e.HTTPErrorHandler = h.handleError
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	h.routes(e)

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -33,7 +32,9 @@ type batcher struct {
 	stopped chan struct{}
 }
 
-var errStoreClosed = errors.New("store closed")
+// errStoreClosed is ErrBusy: a write that arrives while the process shuts
+// down may succeed on a retry, against the next process.
+var errStoreClosed = fmt.Errorf("%w: the store is closed", ErrBusy)
 
 func newBatcher(db *gorm.DB) *batcher {
 	b := &batcher{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
@@ -103,56 +104,83 @@ func (b *batcher) run() {
 // commit runs jobs in one transaction, each in a savepoint, and reports each
 // job's own error, or the commit's error to every job that had succeeded.
 func (b *batcher) commit(jobs []*writeJob) {
+	for len(jobs) > 0 {
+		jobs = b.commitSome(jobs)
+	}
+}
+
+// commitSome is one transaction of commit; it returns the jobs it did not
+// run. On SQLITE_FULL, SQLITE_IOERR or SQLITE_NOMEM, SQLite may roll back the
+// whole transaction rather than the statement: the jobs that had run are then
+// undone and told so, and the rest wait for a fresh transaction, since
+// running them on would commit each on its own while its caller heard of a
+// failed commit.
+func (b *batcher) commitSome(jobs []*writeJob) []*writeJob {
 	results := make([]error, len(jobs))
 	tx := b.db.Begin()
 	if tx.Error != nil {
 		for _, j := range jobs {
 			j.done <- tx.Error
 		}
-		return
+		return nil
 	}
-	ran := 0
+	ran, end := 0, len(jobs)
+	var lost error
 	for i, j := range jobs {
 		if err := j.ctx.Err(); err != nil {
 			results[i] = err
 			continue
 		}
-		results[i] = runInSavepoint(tx, j.fn)
+		var txLost bool
+		txLost, results[i] = runInSavepoint(tx, j.fn)
 		ran++
-	}
-	var commitErr error
-	if ran > 0 {
-		commitErr = tx.Commit().Error
-	} else {
-		commitErr = tx.Rollback().Error
-		if commitErr != nil {
-			commitErr = nil // nothing was written
+		if txLost {
+			lost, end = results[i], i+1
+			break
 		}
 	}
-	for i, j := range jobs {
+	var commitErr error
+	switch {
+	case lost != nil:
+		tx.Rollback() // most likely "no transaction is active"; it frees the connection
+		commitErr = fmt.Errorf("rolled back with the batch: %w", lost)
+	case ran > 0:
+		commitErr = tx.Commit().Error
+	default:
+		tx.Rollback() // nothing was written
+	}
+	for i, j := range jobs[:end] {
 		if results[i] == nil && commitErr != nil {
 			results[i] = fmt.Errorf("commit: %w", commitErr)
 		}
 		j.done <- results[i]
 	}
+	return jobs[end:]
 }
 
-func runInSavepoint(tx *gorm.DB, fn func(tx *gorm.DB) error) (err error) {
+// runInSavepoint runs fn in a savepoint of tx, undoing just fn's writes when
+// it fails. txLost reports that tx itself is gone: the savepoint could not be
+// rolled back to or released because SQLite rolled back the transaction.
+func runInSavepoint(tx *gorm.DB, fn func(tx *gorm.DB) error) (txLost bool, err error) {
 	if err := tx.Exec("SAVEPOINT job").Error; err != nil {
-		return err
+		return true, err
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("write panicked: %v", p)
 		}
 		if err != nil {
-			if rbErr := tx.Exec("ROLLBACK TO SAVEPOINT job").Error; rbErr != nil {
-				err = errors.Join(err, rbErr)
+			if tx.Exec("ROLLBACK TO SAVEPOINT job").Error != nil {
+				txLost = true // err, not "no such savepoint", says why
+				return
 			}
 		}
-		if relErr := tx.Exec("RELEASE SAVEPOINT job").Error; relErr != nil && err == nil {
-			err = relErr
+		if relErr := tx.Exec("RELEASE SAVEPOINT job").Error; relErr != nil {
+			txLost = true
+			if err == nil {
+				err = relErr
+			}
 		}
 	}()
-	return fn(tx.Session(&gorm.Session{NewDB: true}))
+	return false, fn(tx.Session(&gorm.Session{NewDB: true}))
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -43,17 +44,25 @@ type Options struct {
 	URL string
 	// Logger receives GORM's SQL log; nil keeps it silent.
 	Logger logger.Interface
+	// BusyTimeout is how long a SQLite statement waits for another
+	// connection's lock before failing with ErrBusy (default 5 s).
+	BusyTimeout time.Duration
 }
+
+// defaultBusyTimeout outlasts any one batch commit by far, so a request only
+// meets ErrBusy when something outside Parley holds the database.
+const defaultBusyTimeout = 5 * time.Second
 
 // sqliteWriterParams are the pragmas of the writing connection. They go in the
 // DSN so that every connection the pool opens has them; FULL sync makes a
 // 201 survive a power cut, and immediate transactions take the write lock up
-// front instead of failing on upgrade.
-const sqliteWriterParams = "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=1&_txlock=immediate"
+// front instead of failing on upgrade. Both pools also get _busy_timeout
+// from Options.
+const sqliteWriterParams = "_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate"
 
 // sqliteReaderParams are the readers' pragmas; query_only is set by the
 // parley_sqlite_ro driver's connect hook since mattn's DSN has no key for it.
-const sqliteReaderParams = "_busy_timeout=5000&_foreign_keys=1"
+const sqliteReaderParams = "_foreign_keys=1"
 
 const readOnlyDriver = "parley_sqlite_ro"
 
@@ -68,7 +77,11 @@ func Open(o Options) (*Store, error) {
 	if o.URL != "" {
 		return openPostgres(o.URL, cfg)
 	}
-	return openSQLite(o.Path, cfg)
+	busy := o.BusyTimeout
+	if busy <= 0 {
+		busy = defaultBusyTimeout
+	}
+	return openSQLite(o.Path, busy.Milliseconds(), cfg)
 }
 
 func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
@@ -89,7 +102,7 @@ func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
 	return &Store{Write: db, Read: db, Dialect: "postgres"}, nil
 }
 
-func openSQLite(path string, cfg *gorm.Config) (*Store, error) {
+func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: no path")
 	}
@@ -103,7 +116,8 @@ func openSQLite(path string, cfg *gorm.Config) (*Store, error) {
 		}})
 	})
 	file := "file:" + (&url.URL{Path: path}).EscapedPath()
-	w, err := gorm.Open(sqlite.Open(file+"?"+sqliteWriterParams), cfg)
+	busy := fmt.Sprintf("&_busy_timeout=%d", busyMS)
+	w, err := gorm.Open(sqlite.Open(file+"?"+sqliteWriterParams+busy), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
@@ -115,7 +129,7 @@ func openSQLite(path string, cfg *gorm.Config) (*Store, error) {
 	wdb.SetMaxIdleConns(1)
 	wdb.SetConnMaxLifetime(0)
 
-	r, err := gorm.Open(sqlite.Dialector{DriverName: readOnlyDriver, DSN: file + "?" + sqliteReaderParams}, cfg)
+	r, err := gorm.Open(sqlite.Dialector{DriverName: readOnlyDriver, DSN: file + "?" + sqliteReaderParams + busy}, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
@@ -128,7 +142,7 @@ func openSQLite(path string, cfg *gorm.Config) (*Store, error) {
 	rdb.SetMaxIdleConns(readers)
 
 	s := &Store{Write: w, Read: r, Dialect: "sqlite", Path: path}
-	if err := s.checkPragmas(); err != nil {
+	if err := s.checkPragmas(strconv.FormatInt(busyMS, 10)); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -138,7 +152,7 @@ func openSQLite(path string, cfg *gorm.Config) (*Store, error) {
 
 // checkPragmas reads the settings back: a driver that ignored a DSN key would
 // otherwise run silently with weaker durability.
-func (s *Store) checkPragmas() error {
+func (s *Store) checkPragmas(busyMS string) error {
 	want := []struct {
 		db     *gorm.DB
 		pragma string
@@ -146,9 +160,9 @@ func (s *Store) checkPragmas() error {
 	}{
 		{s.Write, "journal_mode", "wal"},
 		{s.Write, "synchronous", "2"}, // FULL
-		{s.Write, "busy_timeout", "5000"},
+		{s.Write, "busy_timeout", busyMS},
 		{s.Write, "foreign_keys", "1"},
-		{s.Read, "busy_timeout", "5000"},
+		{s.Read, "busy_timeout", busyMS},
 		{s.Read, "foreign_keys", "1"},
 		{s.Read, "query_only", "1"},
 	}

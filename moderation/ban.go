@@ -85,7 +85,7 @@ func (s *Service) Ban(ctx context.Context, userID uint, by *models.User, req Ban
 				return err
 			}
 		}
-		return tx.Take(&u, u.ID).Error
+		return reloadUser(tx, &u)
 	})
 	if err != nil {
 		return nil, withContext(err, "ban user %d", userID)
@@ -139,6 +139,17 @@ func loadTarget(tx *gorm.DB, u *models.User, userID uint, by *models.User) error
 	case u.Role == models.RoleModerator && by.Role != models.RoleAdmin:
 		return refusalf(ErrForbidden, "only an admin can ban or unban a moderator")
 	}
+	return nil
+}
+
+// reloadUser reads u again into a zero value: scanning into the loaded
+// struct would leave a field the update set to NULL as it was.
+func reloadUser(tx *gorm.DB, u *models.User) error {
+	var fresh models.User
+	if err := tx.Take(&fresh, u.ID).Error; err != nil {
+		return err
+	}
+	*u = fresh
 	return nil
 }
 
@@ -199,7 +210,7 @@ func (s *Service) SetRole(ctx context.Context, userID uint, by *models.User, rol
 		if err := audit(tx, now, by.ID, "set_role", "user", u.ID, from+" → "+role); err != nil {
 			return err
 		}
-		return tx.Take(&u, u.ID).Error
+		return reloadUser(tx, &u)
 	})
 	if err != nil {
 		return nil, withContext(err, "set role of user %d", userID)

@@ -176,22 +176,29 @@ var ignorable = &unicode.RangeTable{
 // isIgnorable reports whether r is a format character (Cf: zero-width space and joiners,
 // soft hyphen, word joiner, byte order mark, bidi controls, tags) or another invisible one.
 func isIgnorable(r rune) bool {
+	if r < 0x034f { // the soft hyphen is the only one in the common Latin range
+		return r == '\u00ad'
+	}
 	return unicode.Is(unicode.Cf, r) || unicode.Is(ignorable, r)
 }
 
 func stripIgnorable(s string) string {
-	i := strings.IndexFunc(s, isIgnorable)
-	if i < 0 {
+	var b strings.Builder
+	kept := 0 // s[kept:i] is yet to be copied
+	for i, r := range s {
+		if !isIgnorable(r) {
+			continue
+		}
+		if b.Cap() == 0 {
+			b.Grow(len(s))
+		}
+		b.WriteString(s[kept:i])
+		kept = i + utf8.RuneLen(r)
+	}
+	if kept == 0 {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.WriteString(s[:i])
-	for _, r := range s[i:] {
-		if !isIgnorable(r) {
-			b.WriteRune(r)
-		}
-	}
+	b.WriteString(s[kept:])
 	return b.String()
 }
 

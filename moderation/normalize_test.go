@@ -137,3 +137,31 @@ func FuzzNormalizeForMatch(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkContainsBlockedWord(b *testing.B) {
+	words := benchWords()
+	ascii := benchBody()
+	// The same length with accents, a full-width word and a zero-width space, which
+	// takes the full Unicode path.
+	unicodeBody := "Café ｎｏｔｅ: " + "naïve\u200b " + ascii
+	unicodeBody = unicodeBody[:400]
+	for _, body := range []struct{ name, text string }{{"ascii", ascii}, {"unicode", unicodeBody}} {
+		b.Run("ContainsBlockedWord/"+body.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, found := ContainsBlockedWord(body.text, words); found {
+					b.Fatal("unexpected match")
+				}
+			}
+		})
+		b.Run("Matcher/"+body.name, func(b *testing.B) {
+			m := NewMatcher(words)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, found := m.Match(body.text); found {
+					b.Fatal("unexpected match")
+				}
+			}
+		})
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +38,8 @@ type site struct {
 	blogURL string
 }
 
-func newSite(t *testing.T) *site {
+// newSite starts both servers; opts adjust Parley's configuration.
+func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 	t.Helper()
 	store, err := models.Open(models.Options{Path: filepath.Join(t.TempDir(), "parley.db")})
 	if err != nil {
@@ -62,12 +64,16 @@ func newSite(t *testing.T) *site {
 	}))
 	t.Cleanup(blog.Close)
 	s.blogURL = strings.Replace(blog.URL, "127.0.0.1", "localhost", 1)
-	s.parley = httptest.NewServer(api.NewServer(api.Config{
+	cfg := api.Config{
 		Store:          store,
 		JWTSecret:      []byte("a-test-secret-that-is-long-enough-0123456789"),
 		AllowedOrigins: []string{s.blogURL},
 		Hasher:         hasher,
-	}))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s.parley = httptest.NewServer(api.NewServer(cfg))
 	t.Cleanup(s.parley.Close)
 	parleyURL = s.parley.URL
 	return s
@@ -201,6 +207,7 @@ func (s *site) embedFrame(t *testing.T, ctx context.Context) context.Context {
 			if info.Type == "iframe" && strings.HasPrefix(info.URL, s.parley.URL+"/embed?") {
 				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
 				t.Cleanup(cancel)
+				watchConsole(t, fctx, "frame")
 				wait(t, fctx, `document.readyState === "complete" && document.querySelector("#count").textContent !== "Comments"`)
 				return fctx
 			}
@@ -209,6 +216,35 @@ func (s *site) embedFrame(t *testing.T, ctx context.Context) context.Context {
 	}
 	t.Fatal("the widget's iframe never appeared")
 	return nil
+}
+
+// watchConsole fails the test on an uncaught exception or a blocked
+// Content-Security-Policy violation in the target; expected API errors
+// (a 400, a 401 before a renewal) are only network log lines and pass.
+func watchConsole(t *testing.T, ctx context.Context, where string) {
+	t.Helper()
+	var mu sync.Mutex
+	var bad []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || strings.Contains(m.Text, "Content Security Policy") {
+				mu.Lock()
+				bad = append(bad, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, m := range bad {
+			t.Errorf("%s console: %s", where, m)
+		}
+	})
 }
 
 func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Void]) {
@@ -317,6 +353,7 @@ func TestDemoPage(t *testing.T) {
 	s.comment(t, alice, "Does anyone know what was actually signed?\n\n> joint public statements", 0)
 
 	ctx := newBrowser(t)
+	watchConsole(t, ctx, "demo page")
 	do(t, ctx, chromedp.Navigate(s.parley.URL+"/"))
 	if got := eval[string](t, ctx, `document.querySelector("h1").textContent`); !strings.Contains(got, "Putin") {
 		t.Fatalf("demo page title = %q, want the seeded article's", got)
@@ -710,8 +747,9 @@ func TestWidgetPagingAndSorting(t *testing.T) {
 	before := settledHeight(t, host)
 	do(t, frame, chromedp.Click(chromedp.CSS(`#more`)))
 	wait(t, frame, fmt.Sprintf(`document.querySelectorAll("#thread > li.c").length === %d && document.querySelector("#more").hidden`, n))
-	if after := settledHeight(t, host); after <= before {
-		t.Errorf("frame height %v → %v after loading more, want it to grow", before, after)
+	loaded := settledHeight(t, host)
+	if loaded <= before {
+		t.Errorf("frame height %v → %v after loading more, want it to grow", before, loaded)
 	}
 	noInnerScroll(t, frame)
 
@@ -720,7 +758,38 @@ func TestWidgetPagingAndSorting(t *testing.T) {
 	if got := eval[int](t, frame, `document.querySelectorAll("#thread > li.c").length`); got != 50 {
 		t.Errorf("after sorting, %d comments shown, want the first page of 50", got)
 	}
-	if after := settledHeight(t, host); after >= frameHeight(t, host)+1 {
-		t.Errorf("frame did not follow the shorter list")
+	if sorted := settledHeight(t, host); sorted >= loaded {
+		t.Errorf("frame height %v → %v with one page again, want it to shrink", loaded, sorted)
+	}
+	noInnerScroll(t, frame)
+}
+
+func TestWidgetGuestComment(t *testing.T) {
+	s := newSite(t, func(c *api.Config) { c.AllowGuests = true })
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelector("#empty") && !document.querySelector("#empty").hidden`)
+	if got := eval[string](t, frame, `document.querySelector("#empty").textContent`); got != "Be the first to comment." {
+		t.Errorf("empty state = %q", got)
+	}
+	const form = `#compose-slot form`
+	wait(t, frame, `!document.querySelector("`+form+` .guest").hidden`)
+	do(t, frame,
+		chromedp.SendKeys(chromedp.CSS(form+` textarea`), "A guest was here."),
+		chromedp.SendKeys(chromedp.CSS(form+` input[name="guest_name"]`), "Passer-by"),
+		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
+	)
+	wait(t, frame, `document.querySelector("#thread > li.c .c-author")?.textContent === "Passer-by"`)
+	if hidden := eval[bool](t, frame, `document.querySelector("#empty").hidden`); !hidden {
+		t.Error("the empty state is still shown next to a comment")
+	}
+	// Guests are held for review by default; the guest sees why the comment
+	// is not public yet.
+	if hidden := eval[bool](t, frame, `document.querySelector("#thread > li.c .c-pending").hidden`); hidden {
+		t.Error("the guest's held comment has no awaiting-moderation marker")
+	}
+	if got := eval[int](t, frame, `Object.keys(localStorage).filter(k => k.startsWith("parley.")).length`); got != 0 {
+		t.Errorf("a guest comment stored %d parley keys, want none", got)
 	}
 }
