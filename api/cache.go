@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/labstack/echo/v4"
@@ -30,18 +31,73 @@ type pageKey struct {
 	cursor  string
 }
 
-// page is an encoded response body, the article version it was built for
-// and its validator.
+// page is an encoded response body, the article version it was built for,
+// its validator and, for a shared page, its comments' marks.
 type page struct {
 	version int64
 	body    []byte
 	etag    string
+	marks   []commentMark
 }
 
 // newPage wraps an encoded body; the ETag hashes the bytes themselves, so
 // two instances that build the same page hand out the same validator.
-func newPage(version int64, body []byte) *page {
-	return &page{version: version, body: body, etag: `"` + strconv.FormatUint(xxhash.Sum64(body), 16) + `"`}
+func newPage(version int64, body []byte, marks []commentMark) *page {
+	return &page{version: version, body: body, etag: `"` + strconv.FormatUint(xxhash.Sum64(body), 16) + `"`, marks: marks}
+}
+
+// cost is what a page holds in memory, roughly.
+func (p *page) cost() int {
+	return len(p.body) + len(p.marks)*int(unsafe.Sizeof(commentMark{})) + 200
+}
+
+// ids lists the page's comments in order.
+func (p *page) ids() []uint {
+	ids := make([]uint, len(p.marks))
+	for i, m := range p.marks {
+		ids[i] = m.id
+	}
+	return ids
+}
+
+// personalize returns the page as a signed-in reader sees it when the
+// shared page already holds every comment they may see (they have nothing
+// pending on the article and are no moderator): the same bytes with their
+// votes in my_vote and the Markdown source of their own comments in body.
+// bodies must hold the source of each of the reader's comments on the page.
+func (p *page) personalize(userID uint, votes map[uint]int, bodies map[uint]string) []byte {
+	extra := 0
+	for _, src := range bodies {
+		extra += len(src) + len(src)/8 + 16
+	}
+	out := make([]byte, 0, len(p.body)+extra+2*len(votes))
+	last := 0
+	for _, m := range p.marks {
+		if m.author == userID {
+			out = append(out, p.body[last:m.bodyAt]...)
+			out = append(out, `"body":`...)
+			out = appendJSONString(out, bodies[m.id])
+			out = append(out, ',')
+			last = m.bodyAt
+		}
+		if v := votes[m.id]; v != 0 {
+			out = append(out, p.body[last:m.voteAt]...)
+			out = strconv.AppendInt(out, int64(v), 10)
+			last = m.voteAt + 1 // past the shared page's 0
+		}
+	}
+	return append(out, p.body[last:]...)
+}
+
+// ownComments lists the page's comments written by userID.
+func (p *page) ownComments(userID uint) []uint {
+	var own []uint
+	for _, m := range p.marks {
+		if m.author == userID {
+			own = append(own, m.id)
+		}
+	}
+	return own
 }
 
 type cacheEntry struct {
@@ -75,7 +131,7 @@ func newPageCache(maxBytes int) *pageCache {
 
 // get returns the page for key at version, building it with build on a miss.
 // hit reports whether it came from memory.
-func (pc *pageCache) get(ctx context.Context, key pageKey, version int64, build func(context.Context) ([]byte, error)) (p *page, hit bool, err error) {
+func (pc *pageCache) get(ctx context.Context, key pageKey, version int64, build func(context.Context) (*page, error)) (p *page, hit bool, err error) {
 	if p := pc.lookup(key, version); p != nil {
 		pc.hits.Add(1)
 		return p, true, nil
@@ -84,11 +140,10 @@ func (pc *pageCache) get(ctx context.Context, key pageKey, version int64, build 
 	ch := pc.flights.DoChan(flightKey(key, version), func() (any, error) {
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
 		defer cancel()
-		body, err := build(bctx)
+		p, err := build(bctx)
 		if err != nil {
 			return nil, err
 		}
-		p := newPage(version, body)
 		pc.store(key, p)
 		return p, nil
 	})
@@ -136,7 +191,7 @@ func (pc *pageCache) lookup(key pageKey, version int64) *page {
 // store keeps p unless it is too large to be worth a slot: a page over an
 // eighth of the cap would push out many others.
 func (pc *pageCache) store(key pageKey, p *page) {
-	size := len(p.body) + len(key.cursor) + 200 // the entry's own bookkeeping, roughly
+	size := p.cost() + len(key.cursor)
 	if size > pc.maxBytes/8 {
 		return
 	}
@@ -147,7 +202,7 @@ func (pc *pageCache) store(key pageKey, p *page) {
 		if old.page.version > p.version {
 			return // a slower build of an older version finished last
 		}
-		pc.bytes -= len(old.page.body) + len(key.cursor) + 200
+		pc.bytes -= old.page.cost() + len(key.cursor)
 		old.page = p
 		pc.lru.MoveToFront(el)
 	} else {
@@ -159,7 +214,7 @@ func (pc *pageCache) store(key pageKey, p *page) {
 		e := el.Value.(*cacheEntry)
 		pc.lru.Remove(el)
 		delete(pc.items, e.key)
-		pc.bytes -= len(e.page.body) + len(e.key.cursor) + 200
+		pc.bytes -= e.page.cost() + len(e.key.cursor)
 		pc.evictions.Add(1)
 	}
 }

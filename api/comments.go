@@ -52,9 +52,11 @@ func threadSort(c echo.Context) (string, error) {
 
 // GET /api/v1/articles/:slug/comments
 //
-// Anonymous pages come from the page cache (see cache.go), keyed on the
-// article's version read here on every request; a signed-in reader's page
-// (their votes, their pending comments) is built for them each time.
+// Pages come from the page cache (see cache.go), keyed on the article's
+// version read here on every request. A signed-in reader who sees what the
+// public sees (no moderator, nothing of theirs pending on the article) gets
+// the shared page with their votes and sources spliced in; anyone else's
+// page is built for them.
 func (h *handler) listComments(c echo.Context) error {
 	sort, err := threadSort(c)
 	if err != nil {
@@ -72,57 +74,108 @@ func (h *handler) listComments(c echo.Context) error {
 	}
 	viewer := currentUser(c)
 	q := models.ThreadQuery{ArticleID: a.ID, Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}
-	if viewer == nil && h.pages != nil {
-		key := pageKey{article: a.ID, sort: sort, limit: limit, cursor: q.Cursor}
-		p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) ([]byte, error) {
-			return h.threadJSON(ctx, q, a, slug, nil)
-		})
+	if h.pages != nil && !viewer.IsModerator() {
+		p, err := h.sharedPage(ctx, q, a, slug, viewer)
 		if err != nil {
 			return err
 		}
-		return servePage(c, p, "no-cache")
+		if viewer == nil {
+			return servePage(c, p, "no-cache")
+		}
+		if p != nil {
+			body, err := h.personalize(ctx, p, viewer.ID)
+			if err != nil {
+				return err
+			}
+			if body != nil {
+				return servePage(c, newPage(a.Version, body, nil), "private, no-cache")
+			}
+		}
 	}
 	cacheControl := "no-cache"
 	if viewer != nil {
 		q.Viewer = models.Viewer{UserID: viewer.ID, Moderator: viewer.IsModerator()}
 		cacheControl = "private, no-cache"
 	}
-	body, err := h.threadJSON(ctx, q, a, slug, viewer)
+	p, err := h.buildPage(ctx, q, a, slug, viewer, false)
 	if err != nil {
 		return err
 	}
-	return servePage(c, newPage(a.Version, body), cacheControl)
+	return servePage(c, p, cacheControl)
 }
 
-// threadJSON loads a thread page as viewer sees it and encodes it.
-func (h *handler) threadJSON(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User) ([]byte, error) {
-	page, err := models.LoadThread(ctx, h.store.Read, q)
+// sharedPage returns the public page from the cache, building it on a miss;
+// for a signed-in viewer with comments pending on the article it returns nil,
+// as the public page lacks those.
+func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User) (*page, error) {
+	if viewer != nil {
+		pending, err := models.HasPending(ctx, h.store.Read, a.ID, viewer.ID)
+		if err != nil || pending {
+			return nil, err
+		}
+	}
+	key := pageKey{article: a.ID, sort: q.Sort, limit: q.Limit, cursor: q.Cursor}
+	p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) (*page, error) {
+		return h.buildPage(ctx, q, a, slug, nil, true)
+	})
+	return p, err
+}
+
+// personalize makes the shared page p into userID's page: their votes, and
+// the source of their own comments. It returns nil if one of their comments
+// changed under it, leaving the caller to build the page in full.
+func (h *handler) personalize(ctx context.Context, p *page, userID uint) ([]byte, error) {
+	if len(p.marks) == 0 {
+		return p.body, nil
+	}
+	votes, err := models.VotesOf(ctx, h.store.Read, userID, p.ids())
+	if err != nil {
+		return nil, err
+	}
+	var bodies map[uint]string
+	if own := p.ownComments(userID); len(own) > 0 {
+		if bodies, err = models.OwnBodies(ctx, h.store.Read, userID, own); err != nil {
+			return nil, err
+		}
+		if len(bodies) != len(own) {
+			return nil, nil
+		}
+	}
+	return p.personalize(userID, votes, bodies), nil
+}
+
+// buildPage loads a thread page as viewer sees it and encodes it; record
+// keeps the comments' marks for personalize.
+func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User, record bool) (*page, error) {
+	tp, err := models.LoadThread(ctx, h.store.Read, q)
 	if err != nil {
 		return nil, err
 	}
 	votes := map[uint]int{}
-	if viewer != nil && len(page.IDs) > 0 {
-		if votes, err = models.VotesOf(ctx, h.store.Read, viewer.ID, page.IDs); err != nil {
+	if viewer != nil && len(tp.IDs) > 0 {
+		if votes, err = models.VotesOf(ctx, h.store.Read, viewer.ID, tp.IDs); err != nil {
 			return nil, err
 		}
 	}
-	out := threadView{Items: make([]commentView, len(page.Items)), Total: a.CommentCount}
+	out := threadView{Items: make([]commentView, len(tp.Items)), Total: a.CommentCount}
 	size := 64
-	for i, tc := range page.Items {
+	for i, tc := range tp.Items {
 		out.Items[i] = h.threadCommentView(tc, slug, viewer, votes)
 		size += encodedSize(tc, slug)
 	}
-	if page.NextCursor != "" {
-		out.NextCursor = &page.NextCursor
+	if tp.NextCursor != "" {
+		out.NextCursor = &tp.NextCursor
 	}
-	return encodeJSON(out, size)
+	body, marks := encodeThread(out, size, record)
+	return newPage(a.Version, body, marks), nil
 }
 
 // encodedSize estimates a comment's encoded bytes with its replies, so that
-// the page's buffer is allocated once: the HTML and source plus the fixed
-// fields (about 250 bytes).
+// the page's buffer is allocated once: the strings plus about 250 bytes of
+// names, numbers and times.
 func encodedSize(tc *models.ThreadComment, slug string) int {
-	n := 260 + len(tc.BodyHTML) + len(tc.Body) + len(slug) + len(tc.AuthorUsername) + len(tc.AuthorDisplayName) + len(tc.GuestName)
+	// HTML attributes' quotes are escaped: a byte more each.
+	n := 260 + len(tc.BodyHTML) + len(tc.BodyHTML)/16 + len(tc.Body) + len(slug) + len(tc.AuthorUsername) + len(tc.AuthorDisplayName) + len(tc.GuestName)
 	for _, r := range tc.Replies {
 		n += encodedSize(r, slug)
 	}

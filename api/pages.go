@@ -23,7 +23,7 @@ import (
 
 // Content security policies. Nothing on these pages runs or styles inline, so
 // 'self' is all they need; the comment app may only be framed by the allowed
-// blog origins (frame-ancestors is added per request).
+// blog origins (registerPages adds frame-ancestors from the configuration).
 const (
 	cspDemo  = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"
 	cspEmbed = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"

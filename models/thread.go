@@ -267,3 +267,36 @@ func VotesOf(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uin
 	}
 	return out, nil
 }
+
+// HasPending reports whether the user has a comment waiting for review on the
+// article (shadow-banned comments included): such a reader sees more of the
+// thread than the public does.
+func HasPending(ctx context.Context, db *gorm.DB, articleID, userID uint) (bool, error) {
+	var ids []uint
+	err := db.WithContext(ctx).Raw("SELECT id FROM comments WHERE author_id = ? AND status = ? AND article_id = ? LIMIT 1",
+		userID, StatusPending, articleID).Scan(&ids).Error
+	if err != nil {
+		return false, MapError(err)
+	}
+	return len(ids) > 0, nil
+}
+
+// OwnBodies returns the Markdown source of those of the given comments that
+// the user wrote, by id.
+func OwnBodies(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uint]string, error) {
+	rows, err := db.WithContext(ctx).Raw("SELECT id, body FROM comments WHERE id IN ? AND author_id = ?", ids, userID).Rows()
+	if err != nil {
+		return nil, MapError(err)
+	}
+	defer rows.Close()
+	out := make(map[uint]string, len(ids))
+	for rows.Next() {
+		var id uint
+		var body string
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, err
+		}
+		out[id] = body
+	}
+	return out, rows.Err()
+}

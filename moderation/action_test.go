@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
@@ -82,16 +83,19 @@ func TestService_Moderate(t *testing.T) {
 		{"approved", moderation.ActionRestore, ""},
 		{"deleted", moderation.ActionRestore, ""},
 	}
+	// One database for all cases (each on its own comment) keeps the
+	// PostgreSQL run short; the count check then covers them all together.
+	f := newFixture(t)
+	author := f.user("author", models.RoleUser)
+	mod := f.user("mod", models.RoleModerator)
 	for _, tt := range tests {
 		t.Run(tt.action+" "+tt.from, func(t *testing.T) {
-			f := newFixture(t)
-			author := f.user("author", models.RoleUser)
-			mod := f.user("mod", models.RoleModerator)
+			f := f.on(t)
 			c := f.setup(tt.from, author, mod)
 			before := f.stored(c.ID)
 			auditBefore := len(f.auditEntries())
 			openBefore := openFlags(f.flagsOf(c.ID))
-			f.clock.Advance(1)
+			f.clock.Advance(time.Second)
 			now := f.clock.Now()
 
 			got, err := f.svc.Moderate(f.ctx, c.ID, mod, tt.action, " because\tI said so ")
@@ -197,6 +201,7 @@ func TestService_Bulk(t *testing.T) {
 
 	unchanged := func(t *testing.T) {
 		t.Helper()
+		f := f.on(t)
 		for _, id := range ids {
 			if got := f.stored(id); got.Status != models.StatusPending {
 				t.Fatalf("comment %d is %s: a failed bulk action changed it", id, got.Status)
@@ -235,6 +240,7 @@ func TestService_Bulk(t *testing.T) {
 		unchanged(t)
 	})
 	t.Run("all fit: every comment changes, each with its audit entry", func(t *testing.T) {
+		f := f.on(t)
 		all := append([]uint{flagged.ID, ids[0]}, ids...) // a repeated id counts once
 		n, err := f.svc.Bulk(f.ctx, all, mod, moderation.ActionApprove, "")
 		if err != nil || n != 4 {

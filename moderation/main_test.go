@@ -48,14 +48,21 @@ type fixture struct {
 	clock *clock
 	post  *models.Article // moderation_mode "post"
 	pre   *models.Article // moderation_mode "pre"
-	n     int             // makes comment bodies unique
+	n     *int            // makes comment bodies unique; shared by copies from on
+}
+
+// on returns the fixture reporting to t, for use inside a subtest.
+func (f *fixture) on(t *testing.T) *fixture {
+	g := *f
+	g.t = t
+	return &g
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	store := dbtest.Open(t)
 	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
-	f := &fixture{t: t, ctx: t.Context(), store: store, svc: moderation.NewService(store, clk.Now), clock: clk}
+	f := &fixture{t: t, ctx: t.Context(), store: store, svc: moderation.NewService(store, clk.Now), clock: clk, n: new(int)}
 	f.post = f.article("open-article", moderation.ModePost)
 	f.pre = f.article("reviewed-article", moderation.ModePre)
 	return f
@@ -96,8 +103,8 @@ func (f *fixture) reload(u *models.User) *models.User {
 // comment posts a unique comment on a through the service.
 func (f *fixture) comment(author *models.User, a *models.Article) *models.Comment {
 	f.t.Helper()
-	f.n++
-	c, err := f.svc.Submit(f.ctx, moderation.Submission{Slug: a.Slug, Author: author, Body: "comment number " + strings.Repeat("i", f.n)})
+	*f.n++
+	c, err := f.svc.Submit(f.ctx, moderation.Submission{Slug: a.Slug, Author: author, Body: "comment number " + strings.Repeat("i", *f.n)})
 	if err != nil {
 		f.t.Fatalf("submit: %v", err)
 	}

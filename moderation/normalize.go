@@ -23,7 +23,8 @@ func NormalizeForMatch(s string) string {
 // foldUnicode is NormalizeForMatch for text that is not all ASCII.
 func foldUnicode(s string) string {
 	if !utf8.ValidString(s) {
-		// Stray bytes would stop NFKC from composing across them on the first pass only.
+		// Case folding turns stray bytes into U+FFFD, which changes what NFKC does next to
+		// them; replacing them up front keeps the result stable when normalized again.
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	// Invisible characters go first so that they cannot keep a letter and its accent
@@ -32,8 +33,8 @@ func foldUnicode(s string) string {
 	s = norm.NFKC.String(s)
 	s = foldCase(s)
 	s = fixFold(s)
-	// Folding can leave text that composes further (ẞ, ǅ, i̇ followed by an accent);
-	// a second pass keeps the result stable when normalized again.
+	// Folding can leave text that composes further (an i whose dot fixFold removed and an
+	// accent after it); a second pass keeps the result stable when normalized again.
 	s = norm.NFKC.String(s)
 	return collapseSpace(s)
 }
@@ -53,15 +54,30 @@ func ContainsBlockedWord(body string, words []string) (string, bool) {
 
 // Matcher finds blocked words in comment bodies; build it once per rules version and share it.
 type Matcher struct {
-	words []matchWord
+	words []matchWord // in list order
+	// byToken indexes words by their first token (their leading run of letters, digits
+	// and marks), so Match reads the body once and looks each of its tokens up, instead
+	// of searching the body once per word.
+	byToken map[string][]int // ascending indexes into words
+	// scan lists the words the index cannot serve, searched one by one: those starting
+	// with punctuation or in a script written without spaces.
+	scan []int
 }
 
 // NewMatcher prepares words for matching, skipping words that normalize to nothing.
 func NewMatcher(words []string) *Matcher {
-	m := &Matcher{words: make([]matchWord, 0, len(words))}
+	m := &Matcher{words: make([]matchWord, 0, len(words)), byToken: map[string][]int{}}
 	for _, w := range words {
-		if mw, ok := newMatchWord(w); ok {
-			m.words = append(m.words, mw)
+		mw, ok := newMatchWord(w)
+		if !ok {
+			continue
+		}
+		i := len(m.words)
+		m.words = append(m.words, mw)
+		if tok := leadingToken(mw.norm); tok != "" && !strings.ContainsFunc(tok, unspaced) {
+			m.byToken[tok] = append(m.byToken[tok], i)
+		} else {
+			m.scan = append(m.scan, i)
 		}
 	}
 	return m
@@ -73,12 +89,65 @@ func (m *Matcher) Match(body string) (string, bool) {
 		return "", false
 	}
 	b := NormalizeForMatch(body)
-	for _, w := range m.words {
-		if w.foundIn(b) {
-			return w.orig, true
+	best := len(m.words) // the earliest matching word so far
+	for start := 0; start < len(b) && best > 0; {
+		end := tokenEnd(b, start)
+		if end == start { // not a word rune
+			_, size := utf8.DecodeRuneInString(b[start:])
+			start += size
+			continue
+		}
+		// A token starts after a non-word rune, so the left boundary holds.
+		for _, i := range m.byToken[b[start:end]] {
+			if i >= best {
+				break
+			}
+			w := m.words[i]
+			if strings.HasPrefix(b[start:], w.norm) && (w.openEnd || !wordRuneAt(b, start+len(w.norm))) {
+				best = i
+				break
+			}
+		}
+		start = end
+	}
+	for _, i := range m.scan {
+		if i >= best {
+			break
+		}
+		if m.words[i].foundIn(b) {
+			best = i
+			break
 		}
 	}
-	return "", false
+	if best == len(m.words) {
+		return "", false
+	}
+	return m.words[best].orig, true
+}
+
+// leadingToken returns the run of word runes at the start of s.
+func leadingToken(s string) string {
+	return s[:tokenEnd(s, 0)]
+}
+
+// tokenEnd returns where the run of word runes starting at s[start] ends.
+func tokenEnd(s string, start int) int {
+	i := start
+	for i < len(s) {
+		if c := s[i]; c < utf8.RuneSelf {
+			if !isWordRune(rune(c)) {
+				break
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !isWordRune(r) {
+			break
+		}
+		i += size
+	}
+	return i
 }
 
 // matchWord is one blocked word, normalized, with what its edges require of the text around a match.
@@ -208,11 +277,33 @@ var casers = sync.Pool{New: func() any {
 	return &c
 }}
 
+// foldCase applies full case folding. ASCII letters are lowered here and only the
+// other runs go through the caser, which is several times slower; folding maps each
+// rune on its own, without context, so folding piece by piece gives the same result.
 func foldCase(s string) string {
 	c := casers.Get().(*cases.Caser)
-	s = c.String(s)
-	casers.Put(c)
-	return s
+	defer casers.Put(c)
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		j := i
+		if s[i] < utf8.RuneSelf {
+			for ; j < len(s) && s[j] < utf8.RuneSelf; j++ {
+				ch := s[j]
+				if 'A' <= ch && ch <= 'Z' {
+					ch += 'a' - 'A'
+				}
+				b.WriteByte(ch)
+			}
+		} else {
+			for j < len(s) && s[j] >= utf8.RuneSelf {
+				j++
+			}
+			b.WriteString(c.String(s[i:j]))
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // fixFold corrects two gaps of full case folding for matching. The Turkish dotted and

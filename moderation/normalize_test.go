@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/cases"
 )
 
 func TestNormalizeForMatch(t *testing.T) {
@@ -134,6 +136,27 @@ func FuzzNormalizeForMatch(f *testing.F) {
 			if slow := foldUnicode(s); slow != got {
 				t.Errorf("ascii path %q, full path %q for %q", got, slow, s)
 			}
+		}
+		if utf8.ValidString(s) {
+			// Folding piece by piece must agree with folding the whole.
+			if pieces, whole := foldCase(s), cases.Fold().String(s); pieces != whole {
+				t.Errorf("foldCase(%q) = %q, want %q", s, pieces, whole)
+			}
+		}
+	})
+}
+
+// FuzzMatcher checks the indexed Matcher against the plain search of ContainsBlockedWord.
+func FuzzMatcher(f *testing.F) {
+	f.Add("that BAD word, classy ass", "bad word", "ass", "c++")
+	f.Add("这是坏词 c++ #tag", "坏词", "#tag", "c++")
+	f.Add("bad bad́ ｂａｄ!", "bad", "bad", "ba")
+	f.Fuzz(func(t *testing.T, body, w1, w2, w3 string) {
+		words := []string{w1, w2, w3}
+		wantWord, wantFound := ContainsBlockedWord(body, words)
+		gotWord, gotFound := NewMatcher(words).Match(body)
+		if gotWord != wantWord || gotFound != wantFound {
+			t.Errorf("Match(%q, %q) = %q, %v; ContainsBlockedWord = %q, %v", body, words, gotWord, gotFound, wantWord, wantFound)
 		}
 	})
 }

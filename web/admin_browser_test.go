@@ -17,7 +17,6 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-comments/parley/api"
@@ -223,9 +222,11 @@ func adminWait(t *testing.T, ctx context.Context, cond string) {
 	}
 }
 
-// adminSnap saves a screenshot of the whole page under PARLEY_ARTIFACTS
-// (or the test's temp dir) and returns its path.
-func adminSnap(t *testing.T, ctx context.Context, name string) string {
+// adminSnap saves a screenshot of the whole page, as laid out in a window of
+// the given width, under PARLEY_ARTIFACTS (or the test's temp dir). The
+// window grows to the page's height for the shot, so no scrollbar takes
+// width from the page, and gets its height back afterwards.
+func adminSnap(t *testing.T, ctx context.Context, name string, width, height int64) {
 	t.Helper()
 	dir := os.Getenv("PARLEY_ARTIFACTS")
 	if dir == "" {
@@ -233,28 +234,21 @@ func adminSnap(t *testing.T, ctx context.Context, name string) string {
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// FullScreenshot leaves out a scrollbar's width on the right even when
-	// the page shows none; a clip of the whole document keeps every pixel.
-	size := adminEval[[]float64](t, ctx, `[document.documentElement.scrollWidth, document.documentElement.scrollHeight]`)
-	png, err := chromedp.Run(ctx, chromedp.Action[[]byte](func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
-		beyond := true
-		r, err := cdp.Call(ctx, tg, page.CaptureScreenshot, page.CaptureScreenshotParams{
-			Clip:                  &page.Viewport{Width: size[0], Height: size[1], Scale: 1},
-			CaptureBeyondViewport: &beyond,
-		})
-		if err != nil {
-			return nil, err
+	for range 3 { // a wider page may wrap to a shorter one
+		h := max(height, adminEval[int64](t, ctx, `Math.ceil(document.body.getBoundingClientRect().height)`))
+		adminDo(t, ctx, chromedp.EmulateViewport(width, h))
+		if adminEval[int64](t, ctx, `Math.ceil(document.body.getBoundingClientRect().height)`) <= h {
+			break
 		}
-		return r.Data, nil
-	}))
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(dir, name+".png")
-	if err := os.WriteFile(p, png, 0o644); err != nil {
+	adminDo(t, ctx, chromedp.EmulateViewport(width, height))
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return p
 }
 
 // queued is the selector of a comment in the queue.
@@ -410,14 +404,12 @@ func TestAdminPage(t *testing.T) {
 		if got := adminEval[string](t, ctx, `String(window.__xss)`); got != "undefined" {
 			t.Errorf("window.__xss = %s, want undefined", got)
 		}
-		adminDo(t, ctx, chromedp.EmulateViewport(1100, 900))
-		adminSnap(t, ctx, "admin-desktop")
+		adminSnap(t, ctx, "admin-desktop", 1100, 900)
 		adminDo(t, ctx, chromedp.EmulateViewport(360, 740))
-		if adminEval[bool](t, ctx, `document.documentElement.scrollWidth > innerWidth`) {
+		if adminEval[bool](t, ctx, `document.documentElement.scrollWidth > document.documentElement.clientWidth`) {
 			t.Error("at 360 px the page scrolls sideways")
 		}
-		adminSnap(t, ctx, "admin-360")
-		t.Log(adminEval[string](t, ctx, `JSON.stringify({cw: document.documentElement.clientWidth, iw: innerWidth, sw: document.documentElement.scrollWidth, wide: [...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).slice(0, 12).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))})`))
+		adminSnap(t, ctx, "admin-360", 360, 740)
 		err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
 				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
@@ -430,7 +422,7 @@ func TestAdminPage(t *testing.T) {
 		if bg := adminEval[string](t, ctx, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(255, 255, 255)" {
 			t.Error("dark theme: the background is still white")
 		}
-		adminSnap(t, ctx, "admin-360-dark")
+		adminSnap(t, ctx, "admin-360-dark", 360, 740)
 		adminDo(t, ctx, chromedp.EmulateViewport(1100, 900))
 	})
 
@@ -548,7 +540,7 @@ func TestAdminPage(t *testing.T) {
 			chromedp.SetValue(chromedp.CSS(form+` [name="duration_hours"]`), "48"),
 			chromedp.Click(chromedp.CSS(form+` [name="purge"]`)),
 		)
-		adminSnap(t, ctx, "admin-ban")
+		adminSnap(t, ctx, "admin-ban", 1100, 900)
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
 		adminWait(t, ctx, `document.querySelector("#status").textContent.includes("banned for 48 hours")`)
 		adminWait(t, ctx, `!document.querySelector("`+queued(flagged)+`") && !document.querySelector("#queue-empty").hidden`)
@@ -586,7 +578,7 @@ func TestAdminPage(t *testing.T) {
 		if got := adminEval[string](t, ctx, `document.querySelector('`+threshold+`').closest("label").querySelector(".field-err").textContent`); got != "Must be at least 1." {
 			t.Errorf("field error = %q, want %q", got, "Must be at least 1.")
 		}
-		adminSnap(t, ctx, "admin-rules-error")
+		adminSnap(t, ctx, "admin-rules-error", 1100, 900)
 		adminDo(t, ctx,
 			chromedp.SetValue(chromedp.CSS(threshold), "5"),
 			chromedp.SetValue(chromedp.CSS(`#rules [name="blocked_words"]`), "casino\n  viagra  \n\n"),

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,10 +58,14 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 	var parleyURL string
 	blog := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		widgets := `<div id="parley" data-article="` + slug + `"></div>`
+		if r.URL.Path == "/two" { // an index page with a second comment section
+			widgets += `<h2>Another post</h2><div data-parley-article="no-such-post"></div>`
+		}
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Another blog</title></head>
 <body><h1>A post on another blog</h1><p>Some words before the comments.</p>
-<div id="parley" data-article="%s"></div><script src="%s/widget.js" async></script>
-<p id="after">The end.</p></body></html>`, slug, parleyURL)
+%s<script src="%s/widget.js" async></script>
+<p id="after">The end.</p></body></html>`, widgets, parleyURL)
 	}))
 	t.Cleanup(blog.Close)
 	s.blogURL = strings.Replace(blog.URL, "127.0.0.1", "localhost", 1)
@@ -792,4 +797,45 @@ func TestWidgetGuestComment(t *testing.T) {
 	if got := eval[int](t, frame, `Object.keys(localStorage).filter(k => k.startsWith("parley.")).length`); got != 0 {
 		t.Errorf("a guest comment stored %d parley keys, want none", got)
 	}
+}
+
+func TestWidgetSeveralSections(t *testing.T) {
+	s := newSite(t)
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/two"))
+	wait(t, host, `document.querySelectorAll("iframe").length === 2`)
+	srcs := eval[[]string](t, host, `[...document.querySelectorAll("iframe")].map(f => f.src)`)
+	for i, want := range []string{slug, "no-such-post"} {
+		if w := s.parley.URL + "/embed?article=" + want + "&parent=" + url.QueryEscape(s.blogURL); srcs[i] != w {
+			t.Errorf("iframe %d src = %s, want %s", i, srcs[i], w)
+		}
+	}
+	if n := eval[int](t, host, `document.styleSheets.length + document.querySelectorAll("style, link").length`); n != 0 {
+		t.Errorf("the widget added %d style sheets to the blog page", n)
+	}
+
+	var missing context.Context
+	deadline := time.Now().Add(10 * time.Second)
+	for missing == nil && time.Now().Before(deadline) {
+		infos, err := chromedp.Targets(host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.Contains(info.URL, "article=no-such-post") {
+				fctx, cancel := chromedp.NewContext(host, chromedp.WithTargetID(info.TargetID))
+				t.Cleanup(cancel)
+				missing = fctx
+			}
+		}
+	}
+	if missing == nil {
+		t.Fatal("the second section's frame never appeared")
+	}
+	wait(t, missing, `document.querySelector("#loaderr") && !document.querySelector("#loaderr").hidden`)
+	if got := eval[string](t, missing, `document.querySelector("#loaderr p").textContent`); !strings.Contains(got, "could not be found") {
+		t.Errorf("error state = %q", got)
+	}
+	// Each frame is sized by its own messages.
+	wait(t, host, `(() => { const [a, b] = document.querySelectorAll("iframe"); return a.style.height && b.style.height && a.style.height !== b.style.height })()`)
 }

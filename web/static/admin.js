@@ -17,6 +17,7 @@
     items: new Map(), // comment id → queue item
     articles: new Map(), // slug → article, for titles and links
     rules: null,
+    retry: {}, // what each "Try again" button repeats
   };
 
   // Words for the API's machine names.
@@ -222,6 +223,15 @@
 
   const showError = (box, err) => fail(box, explain(err), err.fields || {});
 
+  // A field's note goes as soon as it is edited.
+  document.addEventListener("input", (e) => {
+    const el = e.target;
+    if (el.getAttribute("aria-invalid") !== "true") return;
+    document.getElementById(el.getAttribute("aria-describedby"))?.remove();
+    el.removeAttribute("aria-invalid");
+    el.removeAttribute("aria-describedby");
+  });
+
   async function busy(box, fn) {
     const buttons = $$("button", box);
     for (const b of buttons) b.disabled = true;
@@ -235,9 +245,9 @@
   }
 
   function announce(text) {
-    // Clear first so the same words twice are read twice.
     status.textContent = "";
-    requestAnimationFrame(() => { status.textContent = text; });
+    void status.offsetWidth; // restarts the fade, and the same words are read again
+    status.textContent = text;
   }
 
   // ---- time
@@ -264,7 +274,8 @@
   const nameOf = (a) => {
     if (!a) return "unknown";
     if (a.guest_name) return a.guest_name;
-    return a.display_name && a.display_name !== a.username ? `${a.display_name} (${a.username})` : a.username || "unknown";
+    const same = (a.display_name || "").toLowerCase() === (a.username || "").toLowerCase();
+    return a.display_name && !same ? `${a.display_name} (${a.username})` : a.display_name || a.username || "unknown";
   };
 
   function signOutLocal(note) {
@@ -513,7 +524,7 @@
     } catch (err) {
       if (seq !== S.seq) return;
       $("p", box).textContent = `Couldn't load the queue. ${explain(err)}`;
-      $("[data-retry]", box).onclick = () => loadQueue(reset);
+      S.retry.queue = () => loadQueue(reset);
       box.hidden = false;
       $("#queue-empty").hidden = true;
     } finally {
@@ -525,6 +536,7 @@
   }
 
   $("#queue-more").addEventListener("click", () => loadQueue(false));
+  $("#queue-err [data-retry]").addEventListener("click", () => S.retry.queue?.());
 
   // syncQueue updates what depends on the list: the empty note and the selection.
   function syncQueue() {
@@ -724,7 +736,7 @@
       $("#log-empty").hidden = list.children.length > 0;
     } catch (err) {
       $("p", box).textContent = `Couldn't load the log. ${explain(err)}`;
-      $("[data-retry]", box).onclick = () => loadLog(reset);
+      S.retry.log = () => loadLog(reset);
       box.hidden = false;
     } finally {
       more.disabled = false;
@@ -732,6 +744,7 @@
   }
 
   $("#log-more").addEventListener("click", () => loadLog(false));
+  $("#log-err [data-retry]").addEventListener("click", () => S.retry.log?.());
 
   // ---- the rules
   const rulesForm = $("#rules");

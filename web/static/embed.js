@@ -17,6 +17,7 @@
     cursor: null,
     total: 0,
     retry: null,
+    loads: 0, // numbers the thread loads, so a slow old answer cannot overwrite a newer one
   };
 
   // Tokens live only in this frame's storage (the blog page cannot read it) and
@@ -73,7 +74,8 @@
   }
 
   // One refresh at a time: a refresh token is spent on use, and presenting it twice
-  // would revoke the whole login.
+  // would revoke the whole login. Resolves false when the login is over (the
+  // server refused the token); a busy or unreachable server is an error instead.
   let refreshing = null;
   function refresh() {
     const token = store.get("refresh");
@@ -86,10 +88,11 @@
       cache: "no-store",
     })
       .then(async (res) => {
-        if (!res.ok) return false;
+        if (res.status === 400 || res.status === 401) return false;
+        if (!res.ok) throw new ApiError(res.status, res.status === 429 ? "rate_limited" : "unavailable", "", null, retryAfter(res));
         saveSession(await res.json());
         return true;
-      })
+      }, () => { throw new ApiError(0, "network", ""); })
       .finally(() => { refreshing = null; });
     return refreshing;
   }
@@ -114,9 +117,8 @@
         throw new ApiError(0, "network", "");
       }
       if (res.status === 401 && token && renew && attempt === 0) {
-        let renewed = false;
-        try { renewed = await refresh(); } catch { throw new ApiError(0, "network", ""); }
-        if (renewed) continue;
+        // Another request or tab may have renewed the session meanwhile.
+        if (store.get("access") !== token || (await refresh())) continue;
         signOutLocal("Your session has expired. Please sign in again.");
         if (method === "GET") continue; // reads still work signed out
       }
@@ -298,7 +300,7 @@
   function ago(iso) {
     const diff = Math.min(0, Date.parse(iso) - Date.now()); // a clock ahead of ours is "just now"
     for (const [unit, ms] of units) {
-      if (Math.abs(diff) >= ms) return rtf.format(Math.round(diff / ms), unit);
+      if (-diff >= ms) return rtf.format(Math.trunc(diff / ms), unit);
     }
     return "just now";
   }
@@ -388,10 +390,12 @@
     const q = new URLSearchParams({ sort: S.sort, limit: "50" });
     if (!reset && S.cursor) q.set("cursor", S.cursor);
     const more = $("#more");
+    const seq = ++S.loads;
     more.disabled = true;
     app.setAttribute("aria-busy", "true");
     try {
       const data = await api("GET", `/articles/${encodeURIComponent(slug)}/comments?${q}`);
+      if (seq !== S.loads) return;
       if (reset) {
         thread.replaceChildren();
         comments.clear();
@@ -405,10 +409,12 @@
       more.hidden = !S.cursor;
       showCount();
     } catch (err) {
+      if (seq !== S.loads) return;
       S.retry = () => load(reset);
       const box = $("#loaderr");
-      $("p", box).textContent =
-        err.code === "not_found" ? "Comments for this article could not be found." : `Couldn't load the comments. ${explain(err, "reading")}`;
+      const gone = err.code === "not_found";
+      $("p", box).textContent = gone ? "Comments for this article could not be found." : `Couldn't load the comments. ${explain(err, "reading")}`;
+      $("#retry").hidden = gone;
       box.hidden = false;
       $("#empty").hidden = true;
     } finally {
@@ -545,7 +551,8 @@
         onCancel: close,
         onDone: (r) => {
           close();
-          c.replies = [...(c.replies || []), r];
+          const now = comments.get(c.id) || c;
+          now.replies = [...(now.replies || []), r];
           const child = renderComment({ ...r, replies: r.replies || [] }, Number(li.dataset.depth) + 1);
           child.classList.add("new");
           li.classList.remove("collapsed");
@@ -567,7 +574,8 @@
         onDone: (updated) => {
           close();
           form.remove();
-          fill(li, { ...c, ...updated, replies: c.replies });
+          const now = comments.get(c.id) || c;
+          fill(li, { ...now, ...updated, replies: now.replies });
           announce("Your changes are saved.");
         },
       });
@@ -590,9 +598,10 @@
             return;
           }
           S.total = Math.max(0, S.total - 1);
-          if ((c.replies || []).length) {
+          const now = comments.get(c.id) || c;
+          if ((now.replies || []).length) {
             form.remove();
-            fill(li, { ...c, deleted: true, body_html: "", author: null });
+            fill(li, { ...now, deleted: true, body_html: "", author: null });
           } else {
             const parent = li.parentElement.closest("li.c");
             li.remove();
@@ -628,6 +637,7 @@
         const note = form.elements.note.value.trim();
         if (note) body.note = note;
         submitting(form, async () => {
+          let thanks = "Thanks for the report. A moderator will take a look.";
           try {
             await api("POST", `/comments/${c.id}/flags`, body);
           } catch (err) {
@@ -635,13 +645,14 @@
               showError(form, err, "reporting");
               return;
             }
+            thanks = "You've already reported this comment. A moderator will take a look.";
           }
           form.remove();
           li.classList.add("flagged");
-          fill(li, c);
+          fill(li, comments.get(c.id) || c);
           const done = document.createElement("p");
           done.className = "note";
-          done.textContent = "Thanks for the report. A moderator will take a look.";
+          done.textContent = thanks;
           $(".c-slot", li).append(done);
           announce(done.textContent);
         });
