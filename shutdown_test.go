@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -34,7 +35,7 @@ func holdWriteLock(t testing.TB, dataDir string) (release func()) {
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
-			conn.ExecContext(t.Context(), "ROLLBACK")
+			conn.ExecContext(context.Background(), "ROLLBACK") // t.Context is over by cleanup time
 			conn.Close()
 			db.Close()
 		})
@@ -70,7 +71,14 @@ func TestSIGTERMDrainsRequests(t *testing.T) {
 		}()
 	}
 	waitGroupWithin(t, &written, 10*time.Second, "requests to be written")
-	time.Sleep(200 * time.Millisecond) // for the server to accept them
+	// Connections are accepted in order: once one opened after them is
+	// answered, the server has accepted them all.
+	fresh := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := fresh.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 
 	started := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {

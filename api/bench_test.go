@@ -132,7 +132,7 @@ func benchServer(b *testing.B, cacheBytes int) (*echo.Echo, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := dataset.Article(b.Context(), store.Write, dataset.Thread{Slug: "bench-200", Comments: 200, Pending: 4, Votes: 20}, users, 1); err != nil {
+	if _, err := dataset.Article(b.Context(), store.Write, dataset.Thread{Slug: "bench-200", Comments: 200, Pending: 4, Votes: 20}, users, dataset.Bodies(64, 1)); err != nil {
 		b.Fatal(err)
 	}
 	e := NewServer(Config{Store: store, JWTSecret: []byte(strings.Repeat("k", 32)), Hasher: hasher, PageCacheBytes: cacheBytes})

@@ -138,6 +138,11 @@ func (pc *pageCache) get(ctx context.Context, key pageKey, version int64, build 
 	}
 	pc.misses.Add(1)
 	ch := pc.flights.DoChan(flightKey(key, version), func() (any, error) {
+		// A reader that missed just as the previous flight landed finds
+		// the page here instead of building it again.
+		if p := pc.lookup(key, version); p != nil {
+			return p, nil
+		}
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), buildTimeout)
 		defer cancel()
 		p, err := build(bctx)

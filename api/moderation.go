@@ -153,7 +153,7 @@ func cursorOrNil(s string) *string {
 func decodeOptionalJSON(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return newError(http.StatusRequestEntityTooLarge, "payload_too_large", "request body is larger than 64 KiB")
+		return err // the body limit's 413, mapped by the error handler
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil

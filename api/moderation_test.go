@@ -496,6 +496,7 @@ func TestModerationActionsEndpoints(t *testing.T) {
 	}
 	wantError(t, s.do(t, "POST", path("approve"), mod.AccessToken, `{"reason": 5}`), 400, "validation_failed")
 	wantError(t, s.do(t, "POST", path("approve"), mod.AccessToken, map[string]string{"reason": strings.Repeat("r", 501)}), 400, "validation_failed")
+	wantError(t, s.do(t, "POST", path("approve"), mod.AccessToken, `{"reason": "`+strings.Repeat("y", 70<<10)+`"}`), 413, "payload_too_large")
 	wantError(t, s.do(t, "POST", path("approve"), mod.AccessToken, nil), 409, "conflict")
 	wantError(t, s.do(t, "POST", "/api/v1/moderation/comments/987654/approve", mod.AccessToken, nil), 404, "not_found")
 	wantError(t, s.do(t, "POST", "/api/v1/moderation/comments/abc/approve", mod.AccessToken, nil), 404, "not_found")

@@ -30,6 +30,12 @@ const MaxBulk = 200
 // maxReason is the longest reason a moderator may give, in characters (the audit column's size).
 const maxReason = 500
 
+// rowLock locks the row a change starts from until the transaction ends, so
+// concurrent changes of one comment or user (on PostgreSQL) run one after the
+// other. NO KEY UPDATE still lets replies, votes and flags reference the row
+// meanwhile; SQLite, which has a single writer, leaves the clause out.
+var rowLock = clause.Locking{Strength: "NO KEY UPDATE"}
+
 // TransitionError refuses an action the comment's current status does not
 // allow, such as approving a deleted comment. It matches ErrConflict.
 type TransitionError struct {
@@ -129,7 +135,7 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 	now := s.Now()
 	var c models.Comment
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&c, id).Error; err != nil {
+		if err := tx.Clauses(rowLock).Take(&c, id).Error; err != nil {
 			return err
 		}
 		flagged, err := openFlagged(tx, []uint{id})
@@ -214,7 +220,7 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		var rows []models.Comment
 		// Locked in id order, so two overlapping bulk actions cannot deadlock.
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+		if err := tx.Clauses(rowLock).Where("id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
 			return err
 		}
 		if len(rows) != len(ids) {

@@ -266,3 +266,39 @@ func TestService_Bulk(t *testing.T) {
 		f.checkCounts()
 	})
 }
+
+// TestService_ConcurrentModeration: two moderators acting on one comment at
+// once: one wins, the other gets a conflict, and the count moves once.
+func TestService_ConcurrentModeration(t *testing.T) {
+	f := newFixture(t)
+	mods := []*models.User{f.user("mod1", models.RoleModerator), f.user("mod2", models.RoleModerator)}
+	for round := range 5 {
+		// A new author each round: three approvals would make one trusted.
+		c := f.comment(f.user(fmt.Sprintf("author%d", round), models.RoleUser), f.pre)
+		results := make(chan error, len(mods))
+		for _, m := range mods {
+			go func() {
+				_, err := f.svc.Moderate(f.ctx, c.ID, m, moderation.ActionApprove, "")
+				results <- err
+			}()
+		}
+		var ok, conflicts int
+		for range mods {
+			switch err := <-results; {
+			case err == nil:
+				ok++
+			case errors.Is(err, moderation.ErrConflict):
+				conflicts++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		if ok != 1 || conflicts != 1 {
+			t.Fatalf("round %d: %d approvals and %d conflicts, want one of each", round, ok, conflicts)
+		}
+	}
+	if n := len(f.auditEntries()); n != 5 {
+		t.Fatalf("%d audit entries, want 5", n)
+	}
+	f.checkCounts()
+}

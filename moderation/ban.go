@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/models"
 )
@@ -128,7 +127,7 @@ func loadTarget(tx *gorm.DB, u *models.User, userID uint, by *models.User) error
 	if !by.IsModerator() {
 		return ErrForbidden
 	}
-	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(u, userID).Error; err != nil {
+	if err := tx.Clauses(rowLock).Take(u, userID).Error; err != nil {
 		return err
 	}
 	switch {
@@ -192,7 +191,7 @@ func (s *Service) SetRole(ctx context.Context, userID uint, by *models.User, rol
 	now := s.Now()
 	var u models.User
 	err := s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&u, userID).Error; err != nil {
+		if err := tx.Clauses(rowLock).Take(&u, userID).Error; err != nil {
 			return err
 		}
 		switch {

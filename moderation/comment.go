@@ -109,8 +109,6 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 	return c, nil
 }
 
-func (a Author) privileged() bool { return a.Role == RoleModerator || a.Role == RoleAdmin }
-
 // attach sets the comment's parent, root and depth from the parent it
 // replies to, which must be a visible comment of the same article.
 func (s *Service) attach(ctx context.Context, c *models.Comment, parentID uint) error {
@@ -154,7 +152,7 @@ func (s *Service) authorFacts(ctx context.Context, u *models.User, now time.Time
 	case models.BanShadow:
 		a.ShadowBanned = true
 	}
-	if a.privileged() {
+	if isStaff(a) {
 		return a, nil
 	}
 	var n int64
@@ -172,7 +170,7 @@ func (s *Service) duplicates(ctx context.Context, c *models.Comment, u *models.U
 	if r.DuplicateWindowSeconds <= 0 {
 		return false, false, nil
 	}
-	since := now.Add(-time.Duration(r.DuplicateWindowSeconds) * time.Second)
+	since := now.Add(-r.DuplicateWindow())
 	var rows []struct {
 		AuthorID  *uint
 		GuestName string
@@ -266,24 +264,22 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 		return nil, err
 	}
 	now := s.Now()
-	own := c.AuthorID != nil && *c.AuthorID == editor.ID
-	switch {
-	case c.Status == models.StatusDeleted:
+	if c.Status == models.StatusDeleted {
 		return nil, fmt.Errorf("edit comment %d: %w", id, models.ErrNotFound)
-	case !own && !editor.IsModerator():
-		return nil, ErrForbidden
-	case !editor.IsModerator() && now.Sub(c.CreatedAt) > time.Duration(rules.EditWindowMinutes)*time.Minute:
-		return nil, ErrEditWindow
+	}
+	author, err := s.authorFacts(ctx, editor, now)
+	if err != nil {
+		return nil, err
+	}
+	own := c.AuthorID != nil && *c.AuthorID == editor.ID
+	if err := CanEdit(rules, author, own, now.Sub(c.CreatedAt)); err != nil {
+		return nil, err
 	}
 	body, err := cleanBody(raw, rules.MaxBodyChars)
 	if err != nil {
 		return nil, err
 	}
 	article, err := s.articleByID(ctx, c.ArticleID)
-	if err != nil {
-		return nil, err
-	}
-	author, err := s.authorFacts(ctx, editor, now)
 	if err != nil {
 		return nil, err
 	}

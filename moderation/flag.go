@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
@@ -68,7 +67,7 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 		// The row lock makes concurrent flags of one comment (PostgreSQL) count
 		// one after the other, so the comment is hidden exactly once.
 		var c models.Comment
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&c, commentID).Error; err != nil {
+		if err := tx.Clauses(rowLock).Take(&c, commentID).Error; err != nil {
 			return err
 		}
 		switch {

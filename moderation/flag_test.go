@@ -1,7 +1,10 @@
 package moderation_test
 
 import (
+	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -151,6 +154,46 @@ func TestService_FlagThresholdFromRules(t *testing.T) {
 	f.flag(c, f.user("ann", models.RoleUser), moderation.FlagOffTopic)
 	if got := f.stored(c.ID); got.Status != models.StatusPending {
 		t.Fatalf("status = %s, want pending after one flag with flag_threshold 1", got.Status)
+	}
+	f.checkCounts()
+}
+
+// TestService_ConcurrentFlagsHideOnce: many flags at once hide the comment
+// exactly once, so the article's count drops by one and no more.
+func TestService_ConcurrentFlagsHideOnce(t *testing.T) {
+	f := newFixture(t)
+	c := f.comment(f.user("author", models.RoleUser), f.post)
+	keep := f.comment(f.user("other", models.RoleUser), f.post)
+	var flaggers []*models.User
+	for i := range 8 {
+		flaggers = append(flaggers, f.user(fmt.Sprintf("flagger%d", i), models.RoleUser))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(flaggers))
+	for _, u := range flaggers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.Flag(f.ctx, c.ID, u, moderation.FlagSpam, "")
+			// Flags that arrive after the comment is hidden no longer see it.
+			if err != nil && !errors.Is(err, models.ErrNotFound) {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := f.stored(c.ID); got.Status != models.StatusPending {
+		t.Fatalf("status = %s, want pending", got.Status)
+	}
+	if n := len(f.flagsOf(c.ID)); n < 3 {
+		t.Fatalf("%d flags stored, want at least the threshold", n)
+	}
+	if count, _ := f.articleState(f.post); count != 1 || f.stored(keep.ID).Status != models.StatusApproved {
+		t.Fatalf("comment_count = %d, want 1", count)
 	}
 	f.checkCounts()
 }

@@ -38,9 +38,11 @@ type buckets struct {
 }
 
 // NewLimiter returns a limiter allowing perMinute events a minute with the given burst, plus
-// an hourly cap of perHour events (0 = none); now is the clock. It panics when perMinute is
-// not positive, burst is below 1 or perHour is negative, as such a limiter would refuse
-// every event or none.
+// an hourly cap of perHour events (0 = none); now is the clock. The hourly cap is a token
+// bucket too, holding perHour and refilling at perHour an hour: the steady rate is perHour,
+// but a key that starts with full buckets can get up to twice that in its first hour.
+// NewLimiter panics when perMinute is not positive, burst is below 1 or perHour is
+// negative, as such a limiter would refuse every event or none.
 func NewLimiter(perMinute float64, burst int, perHour int, now func() time.Time) *Limiter {
 	if perMinute <= 0 || burst < 1 || perHour < 0 {
 		panic(fmt.Sprintf("moderation.NewLimiter: bad limits %v/min, burst %d, %d/hour", perMinute, burst, perHour))

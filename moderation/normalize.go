@@ -42,6 +42,9 @@ func foldUnicode(s string) string {
 // ContainsBlockedWord reports the first word of words (in list order) found in body as a
 // whole word or phrase, after normalizing both sides.
 func ContainsBlockedWord(body string, words []string) (string, bool) {
+	if len(words) == 0 {
+		return "", false
+	}
 	b := NormalizeForMatch(body)
 	for _, w := range words {
 		mw, ok := newMatchWord(w)
@@ -59,6 +62,9 @@ type Matcher struct {
 	// and marks), so Match reads the body once and looks each of its tokens up, instead
 	// of searching the body once per word.
 	byToken map[string][]int // ascending indexes into words
+	// leads marks the first bytes of the indexed tokens: most body tokens fail this
+	// check and skip hashing.
+	leads [256]bool
 	// scan lists the words the index cannot serve, searched one by one: those starting
 	// with punctuation or in a script written without spaces.
 	scan []int
@@ -76,6 +82,7 @@ func NewMatcher(words []string) *Matcher {
 		m.words = append(m.words, mw)
 		if tok := leadingToken(mw.norm); tok != "" && !strings.ContainsFunc(tok, unspaced) {
 			m.byToken[tok] = append(m.byToken[tok], i)
+			m.leads[tok[0]] = true
 		} else {
 			m.scan = append(m.scan, i)
 		}
@@ -90,11 +97,19 @@ func (m *Matcher) Match(body string) (string, bool) {
 	}
 	b := NormalizeForMatch(body)
 	best := len(m.words) // the earliest matching word so far
-	for start := 0; start < len(b) && best > 0; {
+	for start := 0; start < len(b) && best > 0 && len(m.byToken) > 0; {
+		if c := b[start]; c < utf8.RuneSelf && !asciiWord[c] {
+			start++
+			continue
+		}
 		end := tokenEnd(b, start)
 		if end == start { // not a word rune
 			_, size := utf8.DecodeRuneInString(b[start:])
 			start += size
+			continue
+		}
+		if !m.leads[b[start]] {
+			start = end
 			continue
 		}
 		// A token starts after a non-word rune, so the left boundary holds.
@@ -135,7 +150,7 @@ func tokenEnd(s string, start int) int {
 	i := start
 	for i < len(s) {
 		if c := s[i]; c < utf8.RuneSelf {
-			if !isWordRune(rune(c)) {
+			if !asciiWord[c] {
 				break
 			}
 			i++
@@ -210,10 +225,18 @@ func wordRuneAt(s string, i int) bool {
 // match the front of a longer word whose next letter is a vowel sign.
 func isWordRune(r rune) bool {
 	if r < utf8.RuneSelf {
-		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9'
+		return asciiWord[r]
 	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
 }
+
+// asciiWord answers isWordRune for ASCII by table, as the matcher asks for every byte.
+var asciiWord = func() (t [utf8.RuneSelf]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+	}
+	return t
+}()
 
 // unspaced reports whether r belongs to a script that does not separate words with spaces.
 func unspaced(r rune) bool {

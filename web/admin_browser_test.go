@@ -501,6 +501,7 @@ func TestAdminPage(t *testing.T) {
 	t.Run("the audit log lists the actions", func(t *testing.T) {
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(`[data-view="log"]`)))
 		adminWait(t, ctx, `document.querySelectorAll("#log li").length >= 3`)
+		adminSnap(t, ctx, "admin-log", 1100, 900)
 		entries := adminEval[[]string](t, ctx, `[...document.querySelectorAll("#log .what")].map(e => e.textContent)`)
 		joined := strings.Join(entries, "\n")
 		for _, want := range []string{
@@ -527,7 +528,7 @@ func TestAdminPage(t *testing.T) {
 
 	t.Run("ban an author and purge their comments", func(t *testing.T) {
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(`[data-view="flagged"]`)))
-		adminWait(t, ctx, `document.querySelector("`+queued(flagged)+`")`)
+		adminWait(t, ctx, `document.querySelector("#queue-title").textContent === "Flagged comments" && document.querySelector("`+queued(flagged)+`")`)
 		form := queued(flagged) + ` form.ban`
 		adminDo(t, ctx,
 			chromedp.Click(chromedp.CSS(queued(flagged)+` [data-act="ban"]`)),
@@ -542,7 +543,7 @@ func TestAdminPage(t *testing.T) {
 		)
 		adminSnap(t, ctx, "admin-ban", 1100, 900)
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)))
-		adminWait(t, ctx, `document.querySelector("#status").textContent.includes("banned for 48 hours")`)
+		adminWait(t, ctx, `document.querySelector("#status").textContent === "Bob is banned for 48 hours, and their comments are rejected."`)
 		adminWait(t, ctx, `!document.querySelector("`+queued(flagged)+`") && !document.querySelector("#queue-empty").hidden`)
 		var u models.User
 		if err := s.store.Read.First(&u, bob.User.ID).Error; err != nil {
@@ -614,4 +615,18 @@ func TestAdminPage(t *testing.T) {
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the page reported problems:\n%s", strings.Join(p, "\n"))
 	}
+
+	t.Run("the policy stops inline script", func(t *testing.T) {
+		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const s = document.createElement("script"); s.textContent = "window.__inline = 1"; document.body.append(s) })()`))
+		deadline := time.Now().Add(5 * time.Second)
+		for len(problems()) == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := adminEval[string](t, ctx, `String(window.__inline)`); got != "undefined" {
+			t.Errorf("an inline script ran: window.__inline = %s", got)
+		}
+		if p := problems(); len(p) == 0 || !strings.Contains(p[0], "Content Security Policy") {
+			t.Errorf("no CSP report for the inline script, got %q", p)
+		}
+	})
 }

@@ -59,16 +59,15 @@ type Thread struct {
 // Article creates the article and its thread. Comments come in groups of
 // four (a top-level comment, a reply, a reply to that reply, and a second
 // reply to the top-level one), so that a page of 50 top-level comments holds
-// 200 comments whatever the thread's size; authors rotate through authors.
-func Article(ctx context.Context, db *gorm.DB, t Thread, authors []uint, seed uint64) (uint, error) {
+// 200 comments whatever the thread's size; authors and bodies rotate.
+func Article(ctx context.Context, db *gorm.DB, t Thread, authors []uint, bodies []Body) (uint, error) {
 	db = db.WithContext(ctx)
 	a := models.Article{Slug: t.Slug, Title: "Benchmark thread " + t.Slug, Body: "An article to comment on.",
 		PublishedAt: base, ModerationMode: "post", CommentCount: t.Comments, Version: 1, CreatedAt: base, UpdatedAt: base}
 	if err := db.Create(&a).Error; err != nil {
 		return 0, fmt.Errorf("create article %s: %w", t.Slug, err)
 	}
-	rng := rand.New(rand.NewPCG(seed, uint64(a.ID)))
-	bodies := Bodies(64, seed)
+	rng := rand.New(rand.NewPCG(1, uint64(a.ID)))
 	seq := 0
 	next := func(status string) models.Comment {
 		author := authors[seq%len(authors)]

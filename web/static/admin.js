@@ -14,6 +14,7 @@
     cursor: null,
     logCursor: null,
     seq: 0, // the latest queue request: answers to older ones are dropped
+    logSeq: 0,
     items: new Map(), // comment id → queue item
     articles: new Map(), // slug → article, for titles and links
     rules: null,
@@ -294,15 +295,17 @@
 
   async function enter(user) {
     S.me = user;
+    await loadArticles(); // first, as the queue links to the articles
     $("#me-name").textContent = nameOf(user);
     $("#me-role").textContent = user.role;
     $("#who").hidden = false;
     $("#signin-view").hidden = true;
     $("#work").hidden = false;
-    await loadArticles();
     show(S.view);
-    refreshStats();
   }
+
+  // viewTitle is the heading of the view on show, where focus goes on arrival.
+  const viewTitle = () => $(STATES.includes(S.view) ? "#queue-title" : `#${S.view}-title`);
 
   $("#signin").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -332,7 +335,7 @@
       form.reset();
       announce(`Signed in as ${nameOf(data.user)}.`);
       await enter(data.user);
-      $("#queue-title").focus();
+      viewTitle().focus();
     });
   });
 
@@ -351,13 +354,14 @@
       else b.removeAttribute("aria-current");
     }
     const inQueue = STATES.includes(view);
+    refreshStats();
     $("#queue-view").hidden = !inQueue;
     $("#log-view").hidden = view !== "log";
     $("#rules-view").hidden = view !== "rules";
     if (inQueue) {
       $("#queue-title").textContent = TITLES[view];
       for (const b of $$("[data-bulk]")) b.hidden = !BULK[view].includes(b.dataset.bulk);
-      loadQueue(true);
+      loadQueue(true, true);
     } else if (view === "log") {
       loadLog(true);
     } else {
@@ -403,11 +407,11 @@
 
   $("#article").addEventListener("change", (e) => {
     S.article = e.target.value;
-    loadQueue(true);
+    loadQueue(true, true);
   });
   $("#sort").addEventListener("change", (e) => {
     S.sort = e.target.value;
-    loadQueue(true);
+    loadQueue(true, true);
   });
   $("#reload").addEventListener("click", () => {
     loadQueue(true);
@@ -495,8 +499,16 @@
     return li;
   }
 
-  async function loadQueue(reset) {
+  // loadQueue fetches a page of the queue: the next one, or with reset the
+  // first. A fresh view (fresh) empties the list at once, so that nobody acts
+  // on the comments of the view they just left.
+  async function loadQueue(reset, fresh = false) {
     const seq = ++S.seq;
+    if (fresh) {
+      queue.replaceChildren();
+      S.items.clear();
+      for (const id of ["#queue-empty", "#queue-err", "#queue-more", "#bulk"]) $(id).hidden = true;
+    }
     const q = new URLSearchParams({ state: S.view, sort: S.sort, limit: "50" });
     if (S.article) q.set("article", S.article);
     if (!reset && S.cursor) q.set("cursor", S.cursor);
@@ -590,7 +602,8 @@
     if (!queue.children.length && S.cursor) loadQueue(false);
   }
 
-  async function moderate(li, it, act) {
+  async function moderate(li, it, button) {
+    const act = button.dataset.act;
     const actions = $$(".actions button", li);
     clearError(li);
     for (const b of actions) b.disabled = true;
@@ -599,6 +612,7 @@
     } catch (err) {
       for (const b of actions) b.disabled = false;
       fail(li, explain(err));
+      button.focus();
       return;
     }
     removeItems([it.comment.id]);
@@ -613,7 +627,7 @@
     const it = S.items.get(Number(li.dataset.id));
     if (!it) return;
     if (b.dataset.act === "ban") banForm(li, it);
-    else moderate(li, it, b.dataset.act);
+    else moderate(li, it, b);
   });
 
   for (const b of $$("[data-bulk]")) {
@@ -696,9 +710,13 @@
           note.textContent = `${who} is banned.`;
           $(".slot", other).append(note);
         }
-        $(".actions button:not([hidden])", li)?.focus();
-        if (body.purge) loadQueue(true);
         refreshStats();
+        if (!body.purge) {
+          $(".actions button:not([hidden])", li)?.focus();
+          return;
+        }
+        await loadQueue(true);
+        $("#queue-title").focus();
       });
     });
     slot.append(form);
@@ -707,13 +725,14 @@
 
   // ---- the audit log
   function describe(e) {
-    const who = e.moderator ? nameOf(e.moderator) : "A former moderator";
+    const who = e.moderator && e.moderator.username ? nameOf(e.moderator) : "A former moderator";
     const verb = VERBS[e.action] || e.action.replaceAll("_", " ");
     const target = e.target_type === "rules" ? "" : ` ${e.target_type} #${e.target_id}`;
     return who + " " + verb + target;
   }
 
   async function loadLog(reset) {
+    const seq = ++S.logSeq;
     const q = new URLSearchParams({ limit: "50" });
     if (!reset && S.logCursor) q.set("cursor", S.logCursor);
     const list = $("#log");
@@ -722,6 +741,7 @@
     more.disabled = true;
     try {
       const data = await api("GET", "/moderation/log?" + q);
+      if (seq !== S.logSeq) return;
       if (reset) list.replaceChildren();
       for (const e of data.items || []) {
         const li = tpl("#t-log");
@@ -735,6 +755,7 @@
       box.hidden = true;
       $("#log-empty").hidden = list.children.length > 0;
     } catch (err) {
+      if (seq !== S.logSeq) return;
       $("p", box).textContent = `Couldn't load the log. ${explain(err)}`;
       S.retry.log = () => loadLog(reset);
       box.hidden = false;
@@ -804,7 +825,10 @@
 
   // ---- start
   async function start() {
-    if (!store.get("access") && !store.get("refresh")) return;
+    if (!store.get("access") && !store.get("refresh")) {
+      $("#signin input").focus();
+      return;
+    }
     try {
       const data = await api("GET", "/me");
       const user = data.user || data;
