@@ -10,7 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -56,6 +59,9 @@ func TestSIGTERMDrainsRequests(t *testing.T) {
 	u := c.register(t, "drainer")
 
 	release := holdWriteLock(t, dir)
+	// A connection of its own for each post: one reused from the pool may
+	// be idle in the server's eyes when SIGTERM comes, and idle ones close.
+	fresh := &client{base: c.base, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	type result struct {
 		status int
 		id     uint
@@ -66,19 +72,12 @@ func TestSIGTERMDrainsRequests(t *testing.T) {
 	for i := range inFlight {
 		written.Add(1)
 		go func() {
-			status, id, err := postTraced(c, u.Token, fmt.Sprintf("drained post %d", i), written.Done)
+			status, id, err := postTraced(fresh, u.Token, fmt.Sprintf("drained post %d", i), written.Done)
 			results <- result{status, id, err}
 		}()
 	}
 	waitGroupWithin(t, &written, 10*time.Second, "requests to be written")
-	// Connections are accepted in order: once one opened after them is
-	// answered, the server has accepted them all.
-	fresh := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := fresh.Get(srv.URL + "/healthz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	waitRequestsRead(t, srv, inFlight)
 
 	started := time.Now()
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -159,6 +158,59 @@ func postTraced(c *client, token, body string, wrote func()) (int, uint, error) 
 		err = json.Unmarshal(raw, &v)
 	}
 	return resp.StatusCode, v.Comment.ID, err
+}
+
+// waitRequestsRead waits until the server has read the requests sent to it:
+// at least conns connections to its port, none holding unread bytes in the
+// kernel. SIGTERM must come after that, since Go's server drops a request it
+// reads once Shutdown began. Without /proc/net/tcp it waits a second instead.
+func waitRequestsRead(t *testing.T, srv *process, conns int) {
+	t.Helper()
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf(":%04X", mustAtoi(t, port))
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		raw, err := os.ReadFile("/proc/net/tcp")
+		if err != nil {
+			t.Logf("no /proc/net/tcp (%v): waiting a second instead", err)
+			time.Sleep(time.Second)
+			return
+		}
+		established, unread := 0, 0
+		for _, line := range strings.Split(string(raw), "\n")[1:] {
+			f := strings.Fields(line)
+			// f[1] is the local address, f[3] the state (01: established),
+			// f[4] the tx:rx queues in hex.
+			if len(f) < 5 || !strings.HasSuffix(f[1], want) || f[3] != "01" {
+				continue
+			}
+			established++
+			if !strings.HasSuffix(f[4], ":00000000") {
+				unread++
+			}
+		}
+		if established >= conns && unread == 0 {
+			// Past the read, each request goes on to its handler, where
+			// the held lock keeps it.
+			time.Sleep(100 * time.Millisecond)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 15 s the server has %d connections, %d with unread requests; want %d read", established, unread, conns)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func waitGroupWithin(t testing.TB, wg *sync.WaitGroup, d time.Duration, what string) {

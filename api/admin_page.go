@@ -26,8 +26,8 @@ func (h *handler) registerAdminPage(e *echo.Echo) {
 		hd.Set("Content-Security-Policy", cspAdmin)
 		// For browsers that predate frame-ancestors.
 		hd.Set("X-Frame-Options", "DENY")
-		// The page itself holds no data, but a stale copy could load stale
-		// code against a newer API; it is small, so fetch it every time.
+		// Small and rarely loaded: never keep a copy that could pair an old
+		// page with a newer script.
 		return page.serve(c, "no-store")
 	})
 }

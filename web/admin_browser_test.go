@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +26,7 @@ import (
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/seeds"
+	"github.com/parley-comments/parley/web"
 )
 
 const adminTestPassword = "admin-password-123"
@@ -309,6 +312,38 @@ func TestAdminPageHeaders(t *testing.T) {
 	}
 }
 
+// The page runs under a CSP without 'unsafe-inline', and only the server's
+// sanitized comment HTML may be parsed as HTML.
+func TestAdminPageSources(t *testing.T) {
+	page, err := fs.ReadFile(web.Static, "static/admin.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, re := range map[string]*regexp.Regexp{
+		"inline script":  regexp.MustCompile(`<script(?:\s[^>]*)?>\s*[^<\s]`),
+		"style element":  regexp.MustCompile(`<style`),
+		"style attr":     regexp.MustCompile(`\sstyle\s*=`),
+		"event handler":  regexp.MustCompile(`\son[a-z]+\s*=`),
+		"javascript url": regexp.MustCompile(`(?i)javascript:`),
+	} {
+		if loc := re.FindIndex(page); loc != nil {
+			t.Errorf("admin.html has an %s: %q", what, page[loc[0]:min(loc[1]+20, len(page))])
+		}
+	}
+	code, err := fs.ReadFile(web.Static, "static/admin.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, banned := range []string{"eval(", "new Function", "document.write", "outerHTML", "insertAdjacentHTML", "setAttribute(\"on", "localStorage"} {
+		if bytes.Contains(code, []byte(banned)) {
+			t.Errorf("admin.js uses %s", banned)
+		}
+	}
+	if uses := regexp.MustCompile(`\.innerHTML\s*=.*`).FindAll(code, -1); len(uses) != 1 || !bytes.Contains(uses[0], []byte("c.body_html")) {
+		t.Errorf("admin.js sets innerHTML in %q, want it once, for the comment's body_html", uses)
+	}
+}
+
 func TestAdminPage(t *testing.T) {
 	s := newAdminSite(t)
 	admin := s.signIn(t, "admin", adminTestPassword)
@@ -465,6 +500,18 @@ func TestAdminPage(t *testing.T) {
 		}
 	})
 
+	t.Run("an action another moderator got to first says so", func(t *testing.T) {
+		s.send(t, "POST", fmt.Sprintf("/moderation/comments/%d/approve", third), admin, nil, nil)
+		adminDo(t, ctx, chromedp.Click(chromedp.CSS(queued(third)+` [data-act="approve"]`)))
+		adminWait(t, ctx, `document.querySelector("`+queued(third)+` .err").textContent !== ""`)
+		if got := adminEval[string](t, ctx, `document.querySelector("`+queued(third)+` .err").textContent`); !strings.Contains(got, "already approved") {
+			t.Errorf("error next to the comment = %q, want it to say it is already approved", got)
+		}
+		if adminEval[bool](t, ctx, `document.querySelector('`+queued(third)+` [data-act="approve"]').disabled`) {
+			t.Error("the actions stay disabled after the error")
+		}
+	})
+
 	t.Run("bulk reject", func(t *testing.T) {
 		adminDo(t, ctx,
 			chromedp.Click(chromedp.CSS(queued(links)+` .pick`)),
@@ -489,7 +536,7 @@ func TestAdminPage(t *testing.T) {
 		}
 	})
 
-	t.Run("the session is renewed once, then ended", func(t *testing.T) {
+	t.Run("an expired access token is renewed", func(t *testing.T) {
 		adminDo(t, ctx, chromedp.Evaluate[chromedp.Void](`sessionStorage.setItem("parley.admin.access", "not-a-token")`))
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(`#reload`)))
 		adminWait(t, ctx, `sessionStorage.getItem("parley.admin.access") !== "not-a-token" && document.querySelectorAll("#queue li.item").length === 1`)

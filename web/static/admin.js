@@ -204,6 +204,7 @@
   }
 
   // fail shows a message in box's .err and a note under each named field.
+  let noteSeq = 0;
   function fail(box, text, fields = {}) {
     clearError(box);
     $(".err", box).textContent = text;
@@ -212,7 +213,7 @@
       if (!input || !input.closest) continue;
       const note = document.createElement("small");
       note.className = "field-err";
-      note.id = "fe-" + name + "-" + Math.random().toString(36).slice(2, 8);
+      note.id = "field-err-" + ++noteSeq;
       note.textContent = sentence(String(why));
       input.setAttribute("aria-invalid", "true");
       input.setAttribute("aria-describedby", note.id);
@@ -339,10 +340,15 @@
     });
   });
 
-  $("#signout").addEventListener("click", () => {
+  // signOut ends the login on the server too, so its refresh token is dead.
+  function signOut(note) {
     const token = store.get("refresh");
     if (token) api("POST", "/auth/logout", { refresh_token: token }, false).catch(() => {});
-    signOutLocal("You're signed out.");
+    signOutLocal(note);
+  }
+
+  $("#signout").addEventListener("click", () => {
+    signOut("You're signed out.");
     $("#signin input").focus();
   });
 
@@ -833,7 +839,7 @@
       const data = await api("GET", "/me");
       const user = data.user || data;
       if (!canModerate(user)) {
-        signOutLocal();
+        signOut();
         fail($("#signin"), "This account cannot moderate.");
         return;
       }
