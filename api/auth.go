@@ -24,6 +24,11 @@ type refreshRequest struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
 type sessionView struct {
 	User         userView `json:"user"`
 	AccessToken  string   `json:"access_token"`
@@ -85,6 +90,18 @@ func (h *handler) logout(c echo.Context) error {
 		return err
 	}
 	if err := h.accounts.Logout(c.Request().Context(), req.RefreshToken); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// POST /api/v1/auth/password
+func (h *handler) changePassword(c echo.Context) error {
+	var req passwordRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	if err := h.accounts.ChangePassword(c.Request().Context(), currentUser(c), req.CurrentPassword, req.NewPassword); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

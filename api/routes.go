@@ -25,6 +25,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/login", h.login, rl.byIP("login"))
 	v1.POST("/auth/refresh", h.refresh)
 	v1.POST("/auth/logout", h.logout)
+	v1.POST("/auth/password", h.changePassword, requireUser, rl.byIP("password"), rl.byUser("password"))
 	v1.GET("/me", h.me, requireUser)
 
 	v1.GET("/articles", h.listArticles)

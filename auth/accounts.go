@@ -100,8 +100,8 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 	case reservedNames[key] || strings.HasPrefix(key, "admin") || strings.HasPrefix(key, "moderator"):
 		fields["username"] = "this name is reserved"
 	}
-	if n := utf8.RuneCountInString(r.Password); n < 8 || n > 256 || !utf8.ValidString(r.Password) {
-		fields["password"] = "8 to 256 characters"
+	if !validPassword(r.Password) {
+		fields["password"] = passwordRule
 	}
 	var email *string
 	if r.Email != "" {
@@ -126,6 +126,16 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 	now := a.now()
 	return &models.User{Username: r.Username, UsernameKey: key, Email: email, DisplayName: display,
 		Role: models.RoleUser, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// passwordRule is what validPassword asks for, as the API states it.
+const passwordRule = "8 to 256 characters"
+
+// validPassword applies the one password rule: length only, no composition
+// rules, so that passphrases and password managers both work.
+func validPassword(p string) bool {
+	n := utf8.RuneCountInString(p)
+	return n >= 8 && n <= 256 && utf8.ValidString(p)
 }
 
 func validUsername(s string) bool {
@@ -184,6 +194,58 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 		return err
 	})
 	return s, err
+}
+
+// ChangePassword replaces user's password once current is proven right;
+// a wrong one is ErrInvalidCredentials after the same hashing work as a
+// failed login. On success every access token issued before stops working
+// (the token version goes up) and every refresh token of the user is
+// revoked, so all logins end, this one included: whoever stole a session
+// loses it, and the client signs in again with the new password.
+func (a *Accounts) ChangePassword(ctx context.Context, user *models.User, current, next string) error {
+	if !validPassword(next) {
+		return &moderation.ValidationError{Message: "the new password must be " + passwordRule, Fields: map[string]string{"new_password": passwordRule}}
+	}
+	// The hash is read again rather than taken from user: it may have
+	// changed since the request was authenticated.
+	var u models.User
+	if err := a.Store.Read.WithContext(ctx).Select("id", "password_hash").Take(&u, user.ID).Error; err != nil {
+		return fmt.Errorf("change password: %w", models.MapError(err))
+	}
+	if len(current) > 1024 {
+		a.Hasher.VerifyDummy(ctx, current)
+		return ErrInvalidCredentials
+	}
+	ok, _, err := a.Hasher.Verify(ctx, u.PasswordHash, current)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	if !ok {
+		return ErrInvalidCredentials
+	}
+	hash, err := a.Hasher.Hash(ctx, next)
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	now := a.now()
+	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		// Conditional on the hash just verified: of two concurrent changes
+		// with the same current password, only one wins.
+		res := tx.Model(&models.User{}).Where("id = ? AND password_hash = ?", u.ID, u.PasswordHash).Updates(map[string]any{
+			"password_hash": hash, "token_version": gorm.Expr("token_version + 1"), "updated_at": now,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrInvalidCredentials
+		}
+		return tx.Model(&models.RefreshToken{}).Where("user_id = ? AND revoked_at IS NULL", u.ID).Update("revoked_at", now).Error
+	})
+	if err != nil {
+		return fmt.Errorf("change password: %w", err)
+	}
+	return nil
 }
 
 // Refresh spends a refresh token and returns a new pair of the same login.
