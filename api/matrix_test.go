@@ -67,7 +67,7 @@ type matrixRequest struct {
 type matrixRow struct {
 	want  statuses
 	codes map[principal]string
-	build func(t *testing.T, w *matrixWorld, p principal) matrixRequest
+	build builder
 	check func(t *testing.T, p principal, rec *httptest.ResponseRecorder) // optional, on success
 }
 
@@ -92,8 +92,8 @@ type matrixWorld struct {
 func newMatrixWorld(t *testing.T) *matrixWorld {
 	t.Helper()
 	w := &matrixWorld{s: newTestServer(t), acct: map[principal]*account{}}
-	w.acct[pAdmin] = &account{username: "admin", password: "admin-password"}
-	w.acct[pAdmin].id = w.s.admin(t).User.ID
+	adm := w.s.admin(t)
+	w.acct[pAdmin] = &account{id: adm.User.ID, username: "admin", password: "admin-password", token: adm.AccessToken, role: "admin"}
 	for _, p := range []principal{pUser, pOwner, pOther, pBanned, pShadow, pMod} {
 		w.acct[p] = w.register(t, "mx-"+p.String())
 	}
@@ -130,7 +130,7 @@ func (w *matrixWorld) token(t *testing.T, p principal) string {
 	}
 	a := w.acct[p]
 	var u models.User
-	if err := w.s.store.Read.Select("token_version", "role").Take(&u, a.id).Error; a.id != 0 && err != nil {
+	if err := w.s.store.Read.Select("token_version", "role").Take(&u, a.id).Error; err != nil {
 		t.Fatal(err)
 	}
 	if a.token == "" || u.TokenVersion != a.version || u.Role != a.role {
@@ -229,6 +229,7 @@ func (w *matrixWorld) ownersComment(t *testing.T, _ principal) uint  { return w.
 func (w *matrixWorld) ownersPending(t *testing.T, _ principal) uint  { return w.pending(t) }
 func (w *matrixWorld) ownersRejected(t *testing.T, _ principal) uint { return w.rejected(t) }
 
+// builder makes a cell's request for principal p, with fresh fixtures.
 type builder = func(t *testing.T, w *matrixWorld, p principal) matrixRequest
 
 // fixed is a request with no fixture and no body.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-comments/parley/bench/dataset"
@@ -23,6 +24,7 @@ type workload struct {
 	cursors []string // of the 20,000-comment thread's pages 2…21
 	bodies  []string
 	posted  int // 201s of every posting run, warm-ups included
+	seq     atomic.Uint64
 }
 
 func newWorkload(base string, o options) (*workload, error) {
@@ -95,10 +97,12 @@ func (w *workload) user(client, n int) string { return w.tokens[(client+n*7)%len
 
 func (w *workload) moderator(int, int) string { return w.admin }
 
-// post is a new comment by a rotating user, with a body no one posted before.
-func (w *workload) post(name string, slug func(client, n int) string) func(client, n int) request {
+// post is a new comment by a rotating user, with a body no one posted before
+// (duplicate detection would refuse it).
+func (w *workload) post(slug func(client, n int) string) func(client, n int) request {
 	return func(client, n int) request {
-		body, _ := json.Marshal(map[string]string{"body": fmt.Sprintf("Comment %s-%d-%d. %s", name, client, n, w.bodies[(client+n)%len(w.bodies)])})
+		seq := w.seq.Add(1)
+		body, _ := json.Marshal(map[string]string{"body": fmt.Sprintf("Comment %d. %s", seq, w.bodies[seq%uint64(len(w.bodies))])})
 		return request{method: "POST", path: threadPath(slug(client, n)), token: w.tokens[(client+n*17)%len(w.tokens)], body: body, want: http.StatusCreated}
 	}
 }
@@ -121,7 +125,7 @@ func (w *workload) scenarios() []scenario {
 		}
 	}
 	read200 := w.read(slug200, anonymous)
-	post200 := w.post("mixed", func(int, int) string { return slug200 })
+	post200 := w.post(func(int, int) string { return slug200 })
 	return []scenario{
 		{"read-200-anon", c, read200},
 		{"read-20k-anon", c, w.read(slug20k, anonymous)},
@@ -134,8 +138,8 @@ func (w *workload) scenarios() []scenario {
 		{"counts-20", c, func(client, n int) request {
 			return request{method: "GET", path: countsPaths[(client+n)%len(countsPaths)], want: http.StatusOK}
 		}},
-		{"post-16", 16, w.post("p16", small)},
-		{"post-64", 64, w.post("p64", small)},
+		{"post-16", 16, w.post(small)},
+		{"post-64", 64, w.post(small)},
 		{"mixed-95-5", c, func(client, n int) request {
 			if n%20 == 19 {
 				return post200(client, n)

@@ -306,6 +306,12 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 		if res.RowsAffected == 0 {
 			return ErrConflict // changed under us (moderated or deleted meanwhile)
 		}
+		if !own {
+			// A moderator changed someone else's words: that goes on the record.
+			if err := audit(tx, now, editor.ID, "edit", "comment", c.ID, ""); err != nil {
+				return err
+			}
+		}
 		if status != c.Status {
 			if err := setStatus(tx, c, status, holds, now); err != nil {
 				return err
@@ -425,6 +431,11 @@ func (s *Service) Vote(ctx context.Context, id uint, voter *models.User, value i
 	}
 	if c.AuthorID != nil && *c.AuthorID == voter.ID {
 		return VoteResult{}, fmt.Errorf("%w: you cannot vote on your own comment", ErrForbidden)
+	}
+	if voter.ActiveBan(s.Now()) == models.BanShadow {
+		// A shadow-banned voter is answered as if the vote counted, but
+		// nothing is stored: their votes must not move public scores.
+		return VoteResult{Score: c.Score + value, MyVote: value}, nil
 	}
 	var out VoteResult
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
