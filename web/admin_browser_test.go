@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -498,6 +499,11 @@ func TestAdminPage(t *testing.T) {
 		if !public {
 			t.Errorf("comment %d is not in the public thread after approval: %+v", held, thread.Items)
 		}
+		// And readers see it in the widget.
+		tab, closeTab := chromedp.NewContext(ctx)
+		defer closeTab()
+		adminDo(t, tab, chromedp.Navigate(s.url+"/embed?article="+seeds.ArticleSlug+"&parent="+url.QueryEscape(s.url)))
+		adminWait(t, tab, `document.body.innerText.includes("My first comment")`)
 	})
 
 	t.Run("an action another moderator got to first says so", func(t *testing.T) {
