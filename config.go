@@ -6,8 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/models"
 )
 
 // config is the PARLEY_* environment, parsed.
@@ -75,10 +79,14 @@ func splitList(s string) []string {
 }
 
 // jwtSecret returns the configured secret, or the one generated on first
-// start and kept (mode 0600) in the data directory.
-func jwtSecret(c config) ([]byte, error) {
+// start: kept (mode 0600) in the data directory on SQLite, and in the
+// database on PostgreSQL, where every API instance must sign alike.
+func jwtSecret(c config, store *models.Store) ([]byte, error) {
 	if c.JWTSecret != nil {
 		return c.JWTSecret, nil
+	}
+	if store.Dialect == "postgres" {
+		return sharedSecret(store)
 	}
 	path := filepath.Join(c.DataDir, "jwt-secret")
 	if b, err := os.ReadFile(path); err == nil {
@@ -107,4 +115,22 @@ func jwtSecret(c config) ([]byte, error) {
 		return nil, err
 	}
 	return []byte(s), f.Close()
+}
+
+// sharedSecret reads the signing secret from the settings table, creating it
+// if no instance has yet; instances racing at first start agree on one.
+func sharedSecret(store *models.Store) ([]byte, error) {
+	fresh, err := auth.NewSecret()
+	if err != nil {
+		return nil, err
+	}
+	row := models.Setting{Key: "jwt_secret", Value: fresh, UpdatedAt: time.Now().UTC()}
+	if err := store.Write.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+		return nil, fmt.Errorf("store generated secret: %w", err)
+	}
+	var stored models.Setting
+	if err := store.Write.Where("key = ?", "jwt_secret").Take(&stored).Error; err != nil {
+		return nil, fmt.Errorf("read generated secret: %w", err)
+	}
+	return []byte(stored.Value), nil
 }

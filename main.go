@@ -107,16 +107,16 @@ func serve(cfg config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	secret, err := jwtSecret(cfg)
-	if err != nil {
-		return err
-	}
 	store, closeStore, err := openStore(cfg)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
 	if err := migrations.Up(store.Write); err != nil {
+		return err
+	}
+	secret, err := jwtSecret(cfg, store)
+	if err != nil {
 		return err
 	}
 	hasher := auth.NewHasher(auth.DefaultParams)

@@ -137,7 +137,7 @@ func benchServer(b *testing.B, cacheBytes int) (*echo.Echo, string) {
 	}
 	e := NewServer(Config{Store: store, JWTSecret: []byte(strings.Repeat("k", 32)), Hasher: hasher, PageCacheBytes: cacheBytes})
 	rec := httptest.NewRecorder()
-	req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"login":"bench001","password":"bench-password"}`))
+	req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(`{"login":"bench010","password":"bench-password"}`))
 	req.Header.Set("Content-Type", "application/json")
 	e.ServeHTTP(rec, req)
 	var s struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/models"
@@ -75,7 +76,9 @@ func seedArticle(ctx context.Context, s *models.Store, now time.Time) error {
 			return nil
 		}
 		a := models.Article{Slug: ArticleSlug, Title: articleTitle, Body: ArticleBody(), PublishedAt: now, ModerationMode: "post"}
-		if err := tx.Create(&a).Error; err != nil {
+		// DO NOTHING on a clash: an instance sharing the database may have
+		// seeded it a moment ago.
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&a).Error; err != nil {
 			return fmt.Errorf("seed article: %w", err)
 		}
 		return nil
@@ -110,8 +113,9 @@ func seedAdmin(ctx context.Context, s *models.Store, o Options) error {
 			return err
 		}
 		u := models.User{Username: "admin", UsernameKey: "admin", DisplayName: "Admin", PasswordHash: hash, Role: models.RoleAdmin, CreatedAt: o.Now().UTC()}
-		created = true
-		return tx.Create(&u).Error
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&u)
+		created = res.Error == nil && res.RowsAffected == 1
+		return res.Error
 	})
 	if err != nil {
 		return fmt.Errorf("seed admin: %w", err)

@@ -135,3 +135,25 @@ func freshSchema(t testing.TB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// OpenPostgres returns a fresh migrated store on PostgreSQL whatever the run,
+// for tests of PostgreSQL-only behaviour. Without a reachable server it skips
+// (fails in CI).
+func OpenPostgres(t testing.TB) *models.Store {
+	t.Helper()
+	if err := ping(PostgresURL()); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required in CI: %v", err)
+		}
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	s, err := models.Open(models.Options{URL: freshSchema(t)})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := migrations.Up(s.Write); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/parley-comments/parley/models/dbtest"
+)
+
+func TestLoadConfig(t *testing.T) {
+	env := map[string]string{
+		"PARLEY_ALLOWED_ORIGINS": "https://blog.example, https://other.example",
+		"PARLEY_TRUSTED_PROXIES": "10.0.0.0/8",
+		"PARLEY_RATE_LIMIT":      "off",
+	}
+	c, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || len(c.AllowedOrigins) != 2 || len(c.TrustedProxies) != 1 || c.RateLimit || c.AllowGuests {
+		t.Fatalf("config = %+v", c)
+	}
+	for name, bad := range map[string]map[string]string{
+		"short secret":     {"PARLEY_JWT_SECRET": "too-short"},
+		"wildcard origin":  {"PARLEY_ALLOWED_ORIGINS": "*"},
+		"origin with path": {"PARLEY_ALLOWED_ORIGINS": "https://blog.example/"},
+		"null origin":      {"PARLEY_ALLOWED_ORIGINS": "null"},
+		"proxy not a CIDR": {"PARLEY_TRUSTED_PROXIES": "10.0.0.1"},
+	} {
+		if _, err := loadConfig(func(k string) string { return bad[k] }); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestGeneratedSecretKeptInDataDir(t *testing.T) {
+	dir := t.TempDir()
+	c := config{DataDir: dir}
+	store := dbtest.Open(t)
+	store.Dialect = "sqlite"
+	first, err := jwtSecret(c, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := jwtSecret(c, store)
+	if len(first) < 32 || string(first) != string(again) {
+		t.Fatalf("secret not stable across starts: %q vs %q", first, again)
+	}
+	info, err := os.Stat(filepath.Join(dir, "jwt-secret"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file mode = %v (err %v), want 0600", info.Mode().Perm(), err)
+	}
+}
+
+// TestSharedSecretOnPostgres: API instances sharing one PostgreSQL sign with
+// one secret even when they start at the same moment.
+func TestSharedSecretOnPostgres(t *testing.T) {
+	store := dbtest.OpenPostgres(t)
+	secrets := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range secrets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := jwtSecret(config{DataDir: t.TempDir()}, store)
+			if err != nil {
+				t.Error(err)
+			}
+			secrets[i] = string(s)
+		}()
+	}
+	wg.Wait()
+	for _, s := range secrets {
+		if len(s) < 32 || s != secrets[0] {
+			t.Fatalf("instances got different secrets: %q", secrets)
+		}
+	}
+}
