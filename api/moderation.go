@@ -67,6 +67,12 @@ type queueArticleView struct {
 type flagCountsView struct {
 	Count   int            `json:"count"`
 	Reasons map[string]int `json:"reasons"`
+	Notes   []flagNoteView `json:"notes"`
+}
+
+type flagNoteView struct {
+	Reason string `json:"reason"`
+	Note   string `json:"note"`
 }
 
 type statsView struct {
@@ -208,7 +214,7 @@ func (h *handler) moderationQueue(c echo.Context) error {
 			Comment: newCommentView(factsOf(&it.Comment, it.Author), it.ArticleSlug, viewer, votes[it.Comment.ID]),
 			Article: queueArticleView{Slug: it.ArticleSlug, Title: it.ArticleTitle},
 			Author:  queueAuthor(it),
-			Flags:   flagCountsView{Count: it.Flags.Count, Reasons: it.Flags.Reasons},
+			Flags:   newFlagCountsView(it.Flags),
 			Holds:   it.Holds,
 		}
 	}
@@ -360,4 +366,12 @@ func (h *handler) updateUser(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, moderatedUserEnvelope{User: h.newModeratedUserView(u, viewer)})
+}
+
+func newFlagCountsView(f moderation.FlagCounts) flagCountsView {
+	v := flagCountsView{Count: f.Count, Reasons: f.Reasons, Notes: make([]flagNoteView, len(f.Notes))}
+	for i, n := range f.Notes {
+		v.Notes[i] = flagNoteView{Reason: n.Reason, Note: n.Note}
+	}
+	return v
 }

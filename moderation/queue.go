@@ -47,8 +47,20 @@ type QueueItem struct {
 	Holds  []string
 }
 
-// FlagCounts are a comment's open flags: how many, and how many per reason.
+// FlagNote is what one reader wrote when flagging.
+type FlagNote struct {
+	Reason string
+	Note   string
+}
+
+// maxFlagNotes bounds the notes shown per queue item: enough to see why
+// readers object, without one mass-flagged comment filling the page.
+const maxFlagNotes = 5
+
+// FlagCounts are a comment's open flags: how many, how many per reason, and
+// the latest notes flaggers wrote.
 type FlagCounts struct {
+	Notes   []FlagNote
 	Count   int
 	Reasons map[string]int
 }
@@ -148,13 +160,13 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (*QueuePage, error) {
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	reasons, err := flagReasons(db, ids)
+	reasons, notes, err := flagSummaries(db, ids)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
 		item := QueueItem{Comment: r.Comment, ArticleSlug: r.ArticleSlug, ArticleTitle: r.ArticleTitle,
-			Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons[r.ID]}, Holds: splitHolds(r.Holds)}
+			Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons[r.ID], Notes: notes[r.ID]}, Holds: splitHolds(r.Holds)}
 		if item.Flags.Reasons == nil {
 			item.Flags.Reasons = map[string]int{}
 		}
@@ -193,25 +205,33 @@ func (q *QueueQuery) normalize() error {
 	return nil
 }
 
-// flagReasons counts the open flags of the comments per reason, in one query.
-func flagReasons(db *gorm.DB, ids []uint) (map[uint]map[string]int, error) {
+// flagSummaries counts the open flags of the comments per reason and picks
+// their latest notes, in one query: flags without a note collapse into one
+// row per reason, so the rows grow with the notes written, not the flags.
+func flagSummaries(db *gorm.DB, ids []uint) (map[uint]map[string]int, map[uint][]FlagNote, error) {
 	var rows []struct {
 		CommentID uint
 		Reason    string
+		Note      string
 		N         int
 	}
-	if err := db.Model(&models.Flag{}).Select("comment_id, reason, COUNT(*) AS n").
-		Where("comment_id IN ? AND resolved_at IS NULL", ids).Group("comment_id, reason").Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("load flag reasons: %w", models.MapError(err))
+	if err := db.Model(&models.Flag{}).Select("comment_id, reason, note, COUNT(*) AS n").
+		Where("comment_id IN ? AND resolved_at IS NULL", ids).
+		Group("comment_id, reason, note").Order("MAX(id) DESC").Scan(&rows).Error; err != nil {
+		return nil, nil, fmt.Errorf("load flag reasons: %w", models.MapError(err))
 	}
-	out := map[uint]map[string]int{}
+	reasons := map[uint]map[string]int{}
+	notes := map[uint][]FlagNote{}
 	for _, r := range rows {
-		if out[r.CommentID] == nil {
-			out[r.CommentID] = map[string]int{}
+		if reasons[r.CommentID] == nil {
+			reasons[r.CommentID] = map[string]int{}
 		}
-		out[r.CommentID][r.Reason] = r.N
+		reasons[r.CommentID][r.Reason] += r.N
+		if r.Note != "" && len(notes[r.CommentID]) < maxFlagNotes {
+			notes[r.CommentID] = append(notes[r.CommentID], FlagNote{Reason: r.Reason, Note: r.Note})
+		}
 	}
-	return out, nil
+	return reasons, notes, nil
 }
 
 // Queue cursors are "q.<state>.<sort>.<open flags>.<id>", base64url-encoded:

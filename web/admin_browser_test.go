@@ -360,9 +360,9 @@ func TestAdminPage(t *testing.T) {
 	// Three distinct flaggers hide bob's comment until a moderator looks.
 	flagged, _ := s.post(t, bob.AccessToken, "Cheap watches, **best prices**, ask me how.")
 	for _, f := range []struct {
-		token, reason string
-	}{{carol.AccessToken, "spam"}, {dave.AccessToken, "spam"}, {alice.AccessToken, "abuse"}} {
-		s.send(t, "POST", fmt.Sprintf("/comments/%d/flags", flagged), f.token, map[string]string{"reason": f.reason}, nil)
+		token, reason, note string
+	}{{carol.AccessToken, "spam", "a fake watch shop"}, {dave.AccessToken, "spam", ""}, {alice.AccessToken, "abuse", ""}} {
+		s.send(t, "POST", fmt.Sprintf("/comments/%d/flags", flagged), f.token, map[string]string{"reason": f.reason, "note": f.note}, nil)
 	}
 	// Pre-moderation holds everything new on the article.
 	s.send(t, "PATCH", "/articles/"+seeds.ArticleSlug, admin, map[string]string{"moderation_mode": "pre"}, nil)
@@ -467,6 +467,9 @@ func TestAdminPage(t *testing.T) {
 		adminWait(t, ctx, `document.querySelector("#queue-title").textContent === "Flagged comments" && document.querySelectorAll("#queue li.item").length === 1`)
 		if got := adminEval[string](t, ctx, `document.querySelector("`+queued(flagged)+` .flags").textContent`); got != "Flagged 3 times: spam ×2, abuse ×1" {
 			t.Errorf("flags = %q", got)
+		}
+		if got := adminEval[string](t, ctx, `document.querySelector("`+queued(flagged)+` .flag-notes").textContent`); got != "spam: “a fake watch shop”" {
+			t.Errorf("flag notes = %q", got)
 		}
 		if got := adminEval[string](t, ctx, `document.querySelector("`+queued(flagged)+` .chips").textContent`); got != "flagged" {
 			t.Errorf("holds = %q, want flagged", got)
@@ -622,7 +625,7 @@ func TestAdminPage(t *testing.T) {
 		signIn(t, "admin", adminTestPassword)
 		adminWait(t, ctx, `!document.querySelector("#work").hidden`)
 		adminDo(t, ctx, chromedp.Click(chromedp.CSS(`[data-view="rules"]`)))
-		adminWait(t, ctx, `document.querySelector('#rules [name="flag_threshold"]').value === "3" && !document.querySelector('#rules [type="submit"]').hidden`)
+		adminWait(t, ctx, `document.querySelector("#rules").dataset.loaded === "true" && document.querySelector('#rules [name="flag_threshold"]').value === "3" && !document.querySelector('#rules [type="submit"]').hidden`)
 		const threshold = `#rules [name="flag_threshold"]`
 		adminDo(t, ctx,
 			chromedp.SetValue(chromedp.CSS(threshold), "0"),

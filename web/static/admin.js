@@ -483,6 +483,14 @@
     const n = (it.flags && it.flags.count) || 0;
     flags.hidden = n === 0;
     if (n) flags.textContent = `Flagged ${plural(n, "time")}: ${flagWords(it.flags)}`;
+    const notes = $(".flag-notes", li);
+    notes.replaceChildren();
+    for (const f of (it.flags && it.flags.notes) || []) {
+      const q = document.createElement("li");
+      q.textContent = `${f.reason.replaceAll("_", " ")}: “${f.note}”`;
+      notes.append(q);
+    }
+    notes.hidden = !notes.children.length;
 
     const body = $(".body", li);
     body.innerHTML = c.body_html || ""; // sanitized by the server; the only HTML we insert
@@ -794,8 +802,14 @@
       else if (el.tagName !== "BUTTON" && el.tagName !== "FIELDSET") el.readOnly = !admin;
     }
     clearError(rulesForm);
+    // Until the stored rules arrive, what the form shows is stale: saving it
+    // (or typing into it, only to be overwritten) would be wrong.
+    delete rulesForm.dataset.loaded;
+    $('#rules [type="submit"]').disabled = true;
     try {
       fillRules(await api("GET", "/moderation/rules"));
+      rulesForm.dataset.loaded = "true";
+      $('#rules [type="submit"]').disabled = false;
     } catch (err) {
       showError(rulesForm, err);
     }
