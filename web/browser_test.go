@@ -839,3 +839,21 @@ func TestWidgetSeveralSections(t *testing.T) {
 	// Each frame is sized by its own messages.
 	wait(t, host, `(() => { const [a, b] = document.querySelectorAll("iframe"); return a.style.height && b.style.height && a.style.height !== b.style.height })()`)
 }
+
+// TestWidgetIgnoresForeignMessages: the loader resizes its frame only on
+// messages from the Parley origin sent by that frame; a script on the host
+// page cannot resize (or otherwise drive) the widget by posting messages.
+func TestWidgetIgnoresForeignMessages(t *testing.T) {
+	s := newSite(t)
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelector("#empty") && !document.querySelector("#empty").hidden`)
+	before := settledHeight(t, host)
+	eval[bool](t, host, `window.postMessage({type: "parley:height", height: 4321}, "*"), true`)
+	eval[bool](t, host, `window.dispatchEvent(new MessageEvent("message", {data: {type: "parley:height", height: 4321}, origin: "`+s.parley.URL+`"})), true`)
+	time.Sleep(300 * time.Millisecond)
+	if after := frameHeight(t, host); after != before {
+		t.Fatalf("a message from the host page resized the frame: %v → %v", before, after)
+	}
+}
