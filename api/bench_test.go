@@ -77,7 +77,7 @@ func BenchmarkEncodePage(b *testing.B) {
 	b.Run("threadEncoder", func(b *testing.B) {
 		var size int
 		for b.Loop() {
-			out, _ := encodeThread(page, 220<<10, true)
+			out, _ := encodeThread(make([]byte, 0, 220<<10), page, true)
 			size = len(out)
 		}
 		b.ReportMetric(float64(size), "bytes/page")
@@ -148,4 +148,3 @@ func benchServer(b *testing.B, cacheBytes int) (*echo.Echo, string) {
 	}
 	return e, s.AccessToken
 }
-

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,7 +55,8 @@ func threadSort(c echo.Context) (string, error) {
 // GET /api/v1/articles/:slug/comments
 //
 // Pages come from the page cache (see cache.go), keyed on the article's
-// version read here on every request. A signed-in reader who sees what the
+// version, read from the database on every request (on SQLite, from memory
+// while no write has happened since: see articleRefs). A signed-in reader who sees what the
 // public sees (no moderator, nothing of theirs pending on the article) gets
 // the shared page with their votes and sources spliced in; anyone else's
 // page is built for them.
@@ -68,12 +71,14 @@ func (h *handler) listComments(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	slug := c.Param("slug")
-	a, err := models.ThreadArticle(ctx, h.store.Read, slug)
+	a, err := h.threadArticle(ctx, slug)
 	if err != nil {
 		return err
 	}
 	viewer := currentUser(c)
 	q := models.ThreadQuery{ArticleID: a.ID, Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}
+	buf := pageBuffers.Get().(*[]byte)
+	defer putPageBuffer(buf)
 	if h.pages != nil && !viewer.IsModerator() {
 		p, err := h.sharedPage(ctx, q, a, slug, viewer)
 		if err != nil {
@@ -83,12 +88,13 @@ func (h *handler) listComments(c echo.Context) error {
 			return servePage(c, p, "no-cache")
 		}
 		if p != nil {
-			body, err := h.personalize(ctx, p, viewer.ID)
+			mine, err := h.personalize(ctx, p, a.ID, viewer.ID, (*buf)[:0])
 			if err != nil {
 				return err
 			}
-			if body != nil {
-				return servePage(c, newPage(a.Version, body, nil), "private, no-cache")
+			if mine != nil {
+				*buf = mine.body
+				return servePage(c, mine, "private, no-cache")
 			}
 		}
 	}
@@ -97,10 +103,11 @@ func (h *handler) listComments(c echo.Context) error {
 		q.Viewer = models.Viewer{UserID: viewer.ID, Moderator: viewer.IsModerator()}
 		cacheControl = "private, no-cache"
 	}
-	p, err := h.buildPage(ctx, q, a, slug, viewer, false)
+	p, err := h.buildPage(ctx, q, a, slug, viewer, (*buf)[:0], false)
 	if err != nil {
 		return err
 	}
+	*buf = p.body
 	return servePage(c, p, cacheControl)
 }
 
@@ -116,19 +123,34 @@ func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models
 	}
 	key := pageKey{article: a.ID, sort: q.Sort, limit: q.Limit, cursor: q.Cursor}
 	p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) (*page, error) {
-		return h.buildPage(ctx, q, a, slug, nil, true)
+		return h.buildPage(ctx, q, a, slug, nil, nil, true)
 	})
 	return p, err
 }
 
-// personalize makes the shared page p into userID's page: their votes, and
-// the source of their own comments. It returns nil if one of their comments
-// changed under it, leaving the caller to build the page in full.
-func (h *handler) personalize(ctx context.Context, p *page, userID uint) ([]byte, error) {
-	if len(p.marks) == 0 {
-		return p.body, nil
+// pageBuffers recycles the buffers of the pages built for one reader: each
+// is as large as the page, and allocating one per request would keep the
+// garbage collector busy and the heap large.
+var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledPage keeps one huge page from pinning its buffer in the pool.
+const maxPooledPage = 256 << 10
+
+func putPageBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledPage {
+		pageBuffers.Put(b)
 	}
-	votes, err := models.VotesOf(ctx, h.store.Read, userID, p.ids())
+}
+
+// personalize makes the shared page p into userID's page, its body appended
+// to dst: their votes, and the source of their own comments. It returns nil
+// if one of their comments changed under it, leaving the caller to build
+// the page in full.
+func (h *handler) personalize(ctx context.Context, p *page, articleID, userID uint, dst []byte) (*page, error) {
+	if len(p.marks) == 0 {
+		return &page{version: p.version, body: append(dst, p.body...), etag: p.etag}, nil
+	}
+	votes, err := models.VotesInArticle(ctx, h.store.Read, userID, articleID)
 	if err != nil {
 		return nil, err
 	}
@@ -141,12 +163,22 @@ func (h *handler) personalize(ctx context.Context, p *page, userID uint) ([]byte
 			return nil, nil
 		}
 	}
-	return p.personalize(userID, votes, bodies), nil
+	body, etag := p.personalize(dst, userID, votes, bodies)
+	return &page{version: p.version, body: body, etag: etag}, nil
 }
 
-// buildPage loads a thread page as viewer sees it and encodes it; record
-// keeps the comments' marks for personalize.
-func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User, record bool) (*page, error) {
+// buildPage loads a thread page as viewer sees it and encodes it, appending
+// to dst; record keeps the comments' marks for personalize. At most
+// cap(h.builds) builds run at once: a build is CPU work and about a
+// megabyte of garbage, and more of them at once than there are cores would
+// finish no sooner, only hold more memory.
+func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User, dst []byte, record bool) (*page, error) {
+	select {
+	case h.builds <- struct{}{}:
+		defer func() { <-h.builds }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	tp, err := models.LoadThread(ctx, h.store.Read, q)
 	if err != nil {
 		return nil, err
@@ -166,7 +198,7 @@ func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.
 	if tp.NextCursor != "" {
 		out.NextCursor = &tp.NextCursor
 	}
-	body, marks := encodeThread(out, size, record)
+	body, marks := encodeThread(slices.Grow(dst, size), out, record)
 	return newPage(a.Version, body, marks), nil
 }
 

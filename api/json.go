@@ -50,9 +50,10 @@ type threadEncoder struct {
 	marks  []commentMark
 }
 
-// encodeThread returns v's JSON and, with record, its comments' marks.
-func encodeThread(v threadView, sizeHint int, record bool) ([]byte, []commentMark) {
-	e := threadEncoder{buf: make([]byte, 0, sizeHint), record: record}
+// encodeThread appends v's JSON to dst and returns it with, when record is
+// set, its comments' marks.
+func encodeThread(dst []byte, v threadView, record bool) ([]byte, []commentMark) {
+	e := threadEncoder{buf: dst, record: record}
 	e.buf = append(e.buf, `{"items":[`...)
 	for i := range v.Items {
 		if i > 0 {

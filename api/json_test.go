@@ -95,7 +95,7 @@ func TestEncodeThreadMatchesEncodingJSON(t *testing.T) {
 			c := randomString(rng)
 			v.NextCursor = &c
 		}
-		got, _ := encodeThread(v, 0, false)
+		got, _ := encodeThread(nil, v, false)
 		want := encodingJSON(t, v)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("page %d:\ngot  %s\nwant %s", i, got, want)
@@ -132,7 +132,7 @@ func TestPersonalize(t *testing.T) {
 		for i := range v.Items {
 			walk(&v.Items[i])
 		}
-		shared, marks := encodeThread(v, 0, true)
+		shared, marks := encodeThread(nil, v, true)
 		if len(marks) != len(ids) {
 			t.Fatalf("page %d: %d marks for %d comments", i, len(marks), len(ids))
 		}
@@ -149,7 +149,7 @@ func TestPersonalize(t *testing.T) {
 				c.MyVote = vote
 			}
 		}
-		got := p.personalize(me, votes, bodies)
+		got, _ := p.personalize(nil, me, votes, bodies)
 		if want := encodingJSON(t, v); !bytes.Equal(got, want) {
 			t.Fatalf("page %d:\ngot  %s\nwant %s", i, got, want)
 		}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,7 +35,7 @@ type Config struct {
 	Now            func() time.Time
 	Logger         *slog.Logger
 	// PageCacheBytes caps the memory of cached anonymous thread pages
-	// (default 16 MiB; negative turns the cache off).
+	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
 }
 
@@ -51,6 +52,8 @@ type handler struct {
 	mod      *moderation.Service
 	log      *slog.Logger
 	pages    *pageCache // nil when turned off
+	refs     articleRefs
+	builds   chan struct{} // see buildPage
 	metrics  *metrics
 }
 
@@ -80,6 +83,7 @@ func NewServer(cfg Config) *echo.Echo {
 		accounts: &auth.Accounts{Store: cfg.Store, Hasher: cfg.Hasher, Tokens: tokens, Now: now},
 		mod:      moderation.NewService(cfg.Store, now),
 		log:      cfg.Logger,
+		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes

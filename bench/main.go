@@ -146,7 +146,8 @@ func bench(o options) error {
 	fmt.Printf("idle RSS after the run: %.1f MB, 10 s later %.1f MB\n", float64(idle1)/1024, float64(idle2)/1024)
 	if _, _, body, err := get(srv.base, "/metrics", ""); err == nil {
 		for _, line := range strings.Split(string(body), "\n") {
-			if strings.HasPrefix(line, "parley_thread_cache_") || strings.HasPrefix(line, "parley_comments_posted_total") {
+			if hasAnyPrefix(line, "parley_thread_cache_", "parley_comments_posted_total", "go_memstats_heap_", "go_memstats_next_gc", "go_memstats_stack_inuse",
+				"go_memstats_sys_bytes", "go_sql_open_connections", "process_resident_memory_bytes") {
 				fmt.Println("  " + line)
 			}
 		}
@@ -198,4 +199,13 @@ func writeStatic(path string, p staticPage) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o600)
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -62,7 +62,10 @@ const sqliteWriterParams = "_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&
 
 // sqliteReaderParams are the readers' pragmas; query_only is set by the
 // parley_sqlite_ro driver's connect hook since mattn's DSN has no key for it.
-const sqliteReaderParams = "_foreign_keys=1"
+// A reader's page cache is 1 MB (SQLite's default is 2 MB per connection):
+// the file's pages stay in the OS cache either way, and the hot ones (the
+// indexes a thread page walks) fit.
+const sqliteReaderParams = "_foreign_keys=1&_cache_size=-1024"
 
 const readOnlyDriver = "parley_sqlite_ro"
 
@@ -117,13 +120,16 @@ func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
 	})
 	file := "file:" + (&url.URL{Path: path}).EscapedPath()
 	busy := fmt.Sprintf("&_busy_timeout=%d", busyMS)
-	w, err := gorm.Open(sqlite.Open(file+"?"+sqliteWriterParams+busy), cfg)
+	wdb, err := sql.Open("sqlite3", file+"?"+sqliteWriterParams+busy)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
-	wdb, err := w.DB()
+	wcfg := *cfg
+	wcfg.PrepareStmt = false // writerPool keeps the statements (see writer.go)
+	w, err := gorm.Open(sqlite.Dialector{Conn: newWriterPool(wdb)}, &wcfg)
 	if err != nil {
-		return nil, err
+		wdb.Close()
+		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
 	wdb.SetMaxOpenConns(1)
 	wdb.SetMaxIdleConns(1)
@@ -133,11 +139,17 @@ func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite readers: %w", err)
 	}
+	if err := uncancelable(r); err != nil { // see sqlite.go
+		return nil, err
+	}
 	rdb, err := r.DB()
 	if err != nil {
 		return nil, err
 	}
-	readers := 4 * runtime.NumCPU()
+	// Each reader keeps its own page cache (sqliteReaderParams), so readers
+	// beyond what the cores can run at once add memory, not throughput; a
+	// request holds one only for a query or two.
+	readers := 2 * runtime.NumCPU()
 	rdb.SetMaxOpenConns(readers)
 	rdb.SetMaxIdleConns(readers)
 
