@@ -54,7 +54,7 @@ func newPage(version int64, body []byte, marks []commentMark) *page {
 
 // cost is what a page holds in memory, roughly.
 func (p *page) cost() int {
-	return len(p.body) + len(p.marks)*int(unsafe.Sizeof(commentMark{})) + 200
+	return cap(p.body) + cap(p.marks)*int(unsafe.Sizeof(commentMark{})) + 200
 }
 
 // personalize appends to out the page as a signed-in reader sees it when
@@ -74,6 +74,7 @@ func (p *page) personalize(out []byte, userID uint, votes map[uint]int, bodies m
 	}
 	out = slices.Grow(out, len(p.body)+extra+2*len(votes))
 	var d xxhash.Digest
+	d.Reset()
 	d.WriteString(p.etag)
 	var num [8]byte
 	word := func(n uint64) {

@@ -26,6 +26,9 @@ type server struct {
 	ready   time.Duration // from start to the first 200 from /readyz
 	logged  chan int64    // startup_ms from the "parley is ready" line, once
 	done    chan error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // freePort asks the kernel for an unused loopback port.
@@ -126,18 +129,18 @@ func (s *server) startupMS() int64 {
 }
 
 // stop asks the child to shut down (SIGTERM), then kills it after 20 s.
+// Stopping twice is stopping once.
 func (s *server) stop() error {
-	if s.cmd.Process == nil {
-		return nil
-	}
-	s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		return err
-	case <-time.After(20 * time.Second):
-		s.cmd.Process.Kill()
-		return <-s.done
-	}
+	s.stopOnce.Do(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case s.stopErr = <-s.done:
+		case <-time.After(20 * time.Second):
+			s.cmd.Process.Kill()
+			s.stopErr = <-s.done
+		}
+	})
+	return s.stopErr
 }
 
 func (s *server) pid() int { return s.cmd.Process.Pid }

@@ -50,7 +50,7 @@ func Username(i int) string { return fmt.Sprintf("bench%03d", i+1) }
 type Thread struct {
 	Slug     string
 	Comments int // approved comments
-	// Pending is how many extra comments wait in the queue, by the first users.
+	// Pending is how many extra comments wait in the queue.
 	Pending int
 	// Votes is how many votes each user casts in the thread (on others' comments).
 	Votes int
@@ -122,7 +122,7 @@ func Article(ctx context.Context, db *gorm.DB, t Thread, authors []uint, bodies 
 	}
 	for i := 0; i < t.Pending; i++ {
 		c := next(models.StatusPending)
-		author := authors[i%len(authors)]
+		author := authors[(int(a.ID)+i)%len(authors)] // spread over users, article by article
 		c.AuthorID, c.Holds = &author, "pre_moderation"
 		rest = append(rest, c)
 	}
