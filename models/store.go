@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -266,6 +267,18 @@ func mapDBError(err error) error {
 		case sqlite3.ErrBusy, sqlite3.ErrLocked:
 			return fmt.Errorf("%w: %w", ErrBusy, err)
 		case sqlite3.ErrFull:
+			return fmt.Errorf("%w: %w", ErrFull, err)
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		// Too many connections, a statement timeout, or a serialization
+		// failure or deadlock that outlived its retries: the server is
+		// overloaded, not the request wrong, so the client should retry.
+		case "53300", "57014", "40001", "40P01":
+			return fmt.Errorf("%w: %w", ErrBusy, err)
+		case "53100":
 			return fmt.Errorf("%w: %w", ErrFull, err)
 		}
 	}

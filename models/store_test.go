@@ -3,6 +3,7 @@ package models_test
 import (
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5/pgconn"
 	"os"
 	"path/filepath"
 	"sync"
@@ -95,5 +96,17 @@ func TestWriteTxPanicIsAnError(t *testing.T) {
 	}
 	if err := s.WriteTx(t.Context(), func(tx *gorm.DB) error { return nil }); err != nil {
 		t.Fatalf("store unusable after a panic: %v", err)
+	}
+}
+
+func TestPostgresOverloadIsBusy(t *testing.T) {
+	for code, want := range map[string]error{"53300": models.ErrBusy, "57014": models.ErrBusy, "40P01": models.ErrBusy, "53100": models.ErrFull} {
+		err := models.MapError(fmt.Errorf("query: %w", &pgconn.PgError{Code: code}))
+		if !errors.Is(err, want) {
+			t.Errorf("SQLSTATE %s maps to %v, want %v", code, err, want)
+		}
+	}
+	if err := models.MapError(&pgconn.PgError{Code: "23505"}); errors.Is(err, models.ErrBusy) {
+		t.Error("a unique violation was taken for overload")
 	}
 }
