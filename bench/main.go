@@ -43,6 +43,7 @@ type options struct {
 	only     string
 	explain  bool
 	keep     bool
+	env      string
 }
 
 func main() {
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&o.only, "only", "", "comma-separated scenario name prefixes to run (default all)")
 	flag.BoolVar(&o.explain, "explain", false, "print the query plans of the hot queries")
 	flag.BoolVar(&o.keep, "keep", false, "keep the data dir (and PostgreSQL database) afterwards")
+	flag.StringVar(&o.env, "server-env", "", "comma-separated KEY=VALUE settings added to the server's environment (GOMEMLIMIT=48MiB, GOGC=50)")
 	flag.Parse()
 	if *static != "" {
 		if err := serveStatic(*static); err != nil {
@@ -112,6 +114,10 @@ func bench(o options) error {
 	defer logFile.Close()
 	env := append(db.env(), "PARLEY_RATE_LIMIT=off", "PARLEY_JWT_SECRET="+jwtSecret,
 		"PARLEY_ADMIN_PASSWORD=bench-admin-password", "PARLEY_LOG_LEVEL=info")
+	if o.env != "" {
+		env = append(env, strings.Split(o.env, ",")...)
+		fmt.Printf("server environment: %s\n", o.env)
+	}
 	// The first start seeds the admin (one password hash); the second is a
 	// plain restart on 100,000 comments.
 	srv, err := start(bin, nil, env, logFile)
