@@ -95,9 +95,9 @@ func newDatabase(dataDir, adminURL string) (*database, error) {
 }
 
 // fill migrates the database and writes the data set: 64 users, one
-// article with 200 comments (and a few pending), one with 20,000, 1,000
-// with 50 (and one pending each), and 298 with 100: 100,000 approved
-// comments in all, with votes on the two big threads.
+// article with 200 comments (and 4 of the users' pending), one with 20,000,
+// 1,000 with 50 (and a guest's comment held each), and 298 with 100:
+// 100,000 approved comments in all, with votes on the two big threads.
 func fill(ctx context.Context, d *database) error {
 	store, err := models.Open(d.options())
 	if err != nil {
@@ -122,7 +122,7 @@ func fill(ctx context.Context, d *database) error {
 			{Slug: slug20k, Comments: 20000, Votes: 20},
 		}
 		for i := range smallArticles {
-			threads = append(threads, dataset.Thread{Slug: smallSlug(i), Comments: 50, Pending: 1})
+			threads = append(threads, dataset.Thread{Slug: smallSlug(i), Comments: 50, HeldGuests: 1})
 		}
 		for i := range archive {
 			threads = append(threads, dataset.Thread{Slug: archiveSlug(i), Comments: 100})

@@ -20,7 +20,7 @@ func threadFixture(b *testing.B, n int) (*models.Store, uint, []uint) {
 	}
 	bodies := dataset.Bodies(64, 1)
 	for i := range 10 {
-		if _, err := dataset.Article(b.Context(), store.Write, dataset.Thread{Slug: fmt.Sprintf("other-%d", i), Comments: 500, Pending: 5}, users, bodies); err != nil {
+		if _, err := dataset.Article(b.Context(), store.Write, dataset.Thread{Slug: fmt.Sprintf("other-%d", i), Comments: 500, HeldGuests: 5}, users, bodies); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -50,8 +50,11 @@ func Username(i int) string { return fmt.Sprintf("bench%03d", i+1) }
 type Thread struct {
 	Slug     string
 	Comments int // approved comments
-	// Pending is how many extra comments wait in the queue.
+	// Pending is how many extra comments of the users wait in the queue.
 	Pending int
+	// HeldGuests is how many guest comments wait in the queue, as guests'
+	// comments do by default.
+	HeldGuests int
 	// Votes is how many votes each user casts in the thread (on others' comments).
 	Votes int
 }
@@ -124,6 +127,11 @@ func Article(ctx context.Context, db *gorm.DB, t Thread, authors []uint, bodies 
 		c := next(models.StatusPending)
 		author := authors[(int(a.ID)+i)%len(authors)] // spread over users, article by article
 		c.AuthorID, c.Holds = &author, "pre_moderation"
+		rest = append(rest, c)
+	}
+	for i := 0; i < t.HeldGuests; i++ {
+		c := next(models.StatusPending)
+		c.AuthorID, c.GuestName, c.Holds = nil, fmt.Sprintf("Guest %d", seq), "guest"
 		rest = append(rest, c)
 	}
 	if err := insert(db, rest); err != nil {
