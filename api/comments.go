@@ -80,15 +80,23 @@ func (h *handler) listComments(c echo.Context) error {
 	buf := pageBuffers.Get().(*[]byte)
 	defer putPageBuffer(buf)
 	if h.pages != nil && !viewer.IsModerator() {
-		p, err := h.sharedPage(ctx, q, a, slug, viewer)
-		if err != nil {
-			return err
+		var facts models.ReaderFacts
+		if viewer != nil {
+			if facts, err = models.LoadReaderFacts(ctx, h.store.Read, a.ID, viewer.ID); err != nil {
+				return err
+			}
+		}
+		var p *page
+		if !facts.Pending { // the public page lacks their pending comments
+			if p, err = h.sharedPage(ctx, q, a, slug); err != nil {
+				return err
+			}
 		}
 		if viewer == nil {
 			return servePage(c, p, "no-cache")
 		}
 		if p != nil {
-			mine, err := h.personalize(ctx, p, a.ID, viewer.ID, (*buf)[:0])
+			mine, err := h.personalize(ctx, p, viewer.ID, facts.Votes, (*buf)[:0])
 			if err != nil {
 				return err
 			}
@@ -111,16 +119,8 @@ func (h *handler) listComments(c echo.Context) error {
 	return servePage(c, p, cacheControl)
 }
 
-// sharedPage returns the public page from the cache, building it on a miss;
-// for a signed-in viewer with comments pending on the article it returns nil,
-// as the public page lacks those.
-func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User) (*page, error) {
-	if viewer != nil {
-		pending, err := models.HasPending(ctx, h.store.Read, a.ID, viewer.ID)
-		if err != nil || pending {
-			return nil, err
-		}
-	}
+// sharedPage returns the public page from the cache, building it on a miss.
+func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string) (*page, error) {
 	key := pageKey{article: a.ID, sort: q.Sort, limit: q.Limit, cursor: q.Cursor}
 	p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) (*page, error) {
 		return h.buildPage(ctx, q, a, slug, nil, nil, true)
@@ -146,16 +146,13 @@ func putPageBuffer(b *[]byte) {
 // to dst: their votes, and the source of their own comments. It returns nil
 // if one of their comments changed under it, leaving the caller to build
 // the page in full.
-func (h *handler) personalize(ctx context.Context, p *page, articleID, userID uint, dst []byte) (*page, error) {
+func (h *handler) personalize(ctx context.Context, p *page, userID uint, votes map[uint]int, dst []byte) (*page, error) {
 	if len(p.marks) == 0 {
 		return &page{version: p.version, body: append(dst, p.body...), etag: p.etag}, nil
 	}
-	votes, err := models.VotesInArticle(ctx, h.store.Read, userID, articleID)
-	if err != nil {
-		return nil, err
-	}
 	var bodies map[uint]string
 	if own := p.ownComments(userID); len(own) > 0 {
+		var err error
 		if bodies, err = models.OwnBodies(ctx, h.store.Read, userID, own); err != nil {
 			return nil, err
 		}

@@ -244,11 +244,8 @@ func explain(ctx context.Context, d *database, w *os.File) error {
 			_, err := models.LoadThread(ctx, db, models.ThreadQuery{ArticleID: article.ID, Sort: models.SortOldest, Limit: 50, Viewer: models.Viewer{UserID: 1, Moderator: true}})
 			return err
 		}},
-		{"signed-in extras: pending check, the reader's votes (by article, then by page)", func() error {
-			if _, err := models.HasPending(ctx, db, article.ID, 1); err != nil {
-				return err
-			}
-			if _, err := models.VotesInArticle(ctx, db, 1, article.ID); err != nil {
+		{"signed-in extras: the reader's facts (pending check and votes), then votes by page (full builds)", func() error {
+			if _, err := models.LoadReaderFacts(ctx, db, article.ID, 1); err != nil {
 				return err
 			}
 			_, err := models.VotesOf(ctx, db, 1, page.IDs)

@@ -286,21 +286,6 @@ func VotesOf(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uin
 	return out, nil
 }
 
-// HasPending reports whether the user has a comment waiting for review on the
-// article (shadow-banned comments included): such a reader sees more of the
-// thread than the public does. The unary plus keeps SQLite on the author's
-// index (their few pending comments) rather than the article's (all of its
-// pending comments, thousands on a spammed article).
-func HasPending(ctx context.Context, db *gorm.DB, articleID, userID uint) (bool, error) {
-	var ids []uint
-	err := db.WithContext(ctx).Raw("SELECT id FROM comments WHERE author_id = ? AND status = ? AND +article_id = ? LIMIT 1",
-		userID, StatusPending, articleID).Scan(&ids).Error
-	if err != nil {
-		return false, MapError(err)
-	}
-	return len(ids) > 0, nil
-}
-
 // OwnBodies returns the Markdown source of those of the given comments that
 // the user wrote, by id.
 func OwnBodies(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uint]string, error) {
@@ -321,29 +306,47 @@ func OwnBodies(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[u
 	return out, rows.Err()
 }
 
-// VotesInArticle returns the user's votes on the article's comments. It
-// starts from the user's votes (idx_votes_user), so it costs what the user
-// has voted, where VotesOf costs one lookup per comment asked about: far
-// cheaper for a page of hundreds of comments and a reader who votes little.
+// ReaderFacts is what a signed-in reader's page needs beyond the public one.
+type ReaderFacts struct {
+	// Pending says the reader has a comment waiting for review on the article
+	// (shadow-banned ones included): they see more of the thread than the
+	// public does.
+	Pending bool
+	// Votes are the reader's votes on the article's comments, by comment.
+	Votes map[uint]int
+}
+
+// LoadReaderFacts reads a reader's facts about an article in one query.
 //
-// The article is checked by a lookup per vote rather than a join, which a
-// plan made without the values (PostgreSQL's generic plan) turned into a
-// hash join over every comment of the article.
-func VotesInArticle(ctx context.Context, db *gorm.DB, userID, articleID uint) (map[uint]int, error) {
-	rows, err := db.WithContext(ctx).Raw("SELECT v.comment_id, v.value FROM votes v WHERE v.user_id = ? AND "+
-		"(SELECT c.article_id FROM comments c WHERE c.id = v.comment_id) = ?", userID, articleID).Rows()
+// The pending check starts from the reader's own pending comments (the unary
+// plus keeps SQLite on idx_comments_author rather than the article's pending
+// comments, thousands on a spammed article). The votes start from the
+// reader's votes (idx_votes_user), each checked against the article by a
+// primary-key lookup: so they cost what the reader has voted, where VotesOf
+// costs one lookup per comment asked about, and a plan made without the
+// values (PostgreSQL's generic plan) cannot turn them into a hash join over
+// every comment of the article, as it did a plain join.
+func LoadReaderFacts(ctx context.Context, db *gorm.DB, articleID, userID uint) (ReaderFacts, error) {
+	rows, err := db.WithContext(ctx).Raw(`SELECT 0, p.id, 0 FROM (SELECT id FROM comments WHERE author_id = ? AND status = ? AND +article_id = ? LIMIT 1) p
+		UNION ALL
+		SELECT 1, v.comment_id, v.value FROM votes v WHERE v.user_id = ? AND (SELECT c.article_id FROM comments c WHERE c.id = v.comment_id) = ?`,
+		userID, StatusPending, articleID, userID, articleID).Rows()
 	if err != nil {
-		return nil, MapError(err)
+		return ReaderFacts{}, MapError(err)
 	}
 	defer rows.Close()
-	out := map[uint]int{}
+	f := ReaderFacts{Votes: map[uint]int{}}
 	for rows.Next() {
+		var kind, value int
 		var id uint
-		var v int
-		if err := rows.Scan(&id, &v); err != nil {
-			return nil, err
+		if err := rows.Scan(&kind, &id, &value); err != nil {
+			return ReaderFacts{}, err
 		}
-		out[id] = v
+		if kind == 0 {
+			f.Pending = true
+		} else {
+			f.Votes[id] = value
+		}
 	}
-	return out, rows.Err()
+	return f, rows.Err()
 }

@@ -75,9 +75,9 @@ func BenchmarkLoadThread(b *testing.B) {
 				}
 			}
 		})
-		b.Run(fmt.Sprintf("comments=%d/votes-by-article", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("comments=%d/reader-facts", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := models.VotesInArticle(b.Context(), store.Read, users[1], article); err != nil {
+				if _, err := models.LoadReaderFacts(b.Context(), store.Read, article, users[1]); err != nil {
 					b.Fatal(err)
 				}
 			}
