@@ -78,6 +78,12 @@ func newTestServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 // and checks the response against the OpenAPI document.
 func (s *testServer) do(t *testing.T, method, path, token string, body any) *httptest.ResponseRecorder {
 	t.Helper()
+	return s.doFrom(t, "", method, path, token, body)
+}
+
+// doFrom is do from a given client IP address ("" keeps httptest's default).
+func (s *testServer) doFrom(t *testing.T, ip, method, path, token string, body any) *httptest.ResponseRecorder {
+	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -93,6 +99,9 @@ func (s *testServer) do(t *testing.T, method, path, token string, body any) *htt
 		r = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, r)
+	if ip != "" {
+		req.RemoteAddr = ip + ":40000"
+	}
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

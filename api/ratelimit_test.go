@@ -1,10 +1,7 @@
 package api_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -16,35 +13,6 @@ import (
 )
 
 func withRateLimits(c *api.Config) { c.RateLimit = true }
-
-// doFrom is do from a given client IP address.
-func (s *testServer) doFrom(t *testing.T, ip, method, path, token string, body any) *httptest.ResponseRecorder {
-	t.Helper()
-	var r io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		r = bytes.NewReader([]byte(b))
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = bytes.NewReader(j)
-	}
-	req := httptest.NewRequest(method, path, r)
-	req.RemoteAddr = ip + ":40000"
-	if r != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	rec := httptest.NewRecorder()
-	s.e.ServeHTTP(rec, req)
-	checkOpenAPI(t, method, path, token, rec)
-	return rec
-}
 
 // registerFrom registers a user from its own IP address, so that sign-ups
 // do not run into the per-IP limit the test is not about.
