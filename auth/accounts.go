@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -45,6 +46,9 @@ type Accounts struct {
 	Hasher *Hasher
 	Tokens *Tokens
 	Now    func() time.Time
+
+	usersOnce sync.Once
+	users     *userCache
 }
 
 // Session is what a successful register, login or refresh returns.
@@ -325,8 +329,8 @@ func (a *Accounts) Logout(ctx context.Context, raw string) error {
 	})
 }
 
-// Authenticate checks an access token and returns its user, re-read from the
-// database so that a ban, role change or logout takes effect at once.
+// Authenticate checks an access token and returns its user as the database
+// has it now, so that a ban, role change or logout takes effect at once.
 func (a *Accounts) Authenticate(ctx context.Context, raw string) (*models.User, error) {
 	claims, err := a.Tokens.Parse(raw)
 	if err != nil {
@@ -336,6 +340,25 @@ func (a *Accounts) Authenticate(ctx context.Context, raw string) (*models.User, 
 	if err != nil {
 		return nil, err
 	}
+	u, err := a.user(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.TokenVersion != claims.Version || u.Role != claims.Role {
+		return nil, fmt.Errorf("%w: token was revoked", ErrInvalidToken)
+	}
+	return u, nil
+}
+
+// user reads user id's row, from the cache where the store allows one.
+func (a *Accounts) user(ctx context.Context, id uint) (*models.User, error) {
+	count, cacheable := a.Store.UserWrites()
+	if cacheable {
+		a.usersOnce.Do(func() { a.users = newUserCache() })
+		if u, ok := a.users.get(id, count); ok {
+			return u, nil
+		}
+	}
 	var u models.User
 	if err := a.Store.Read.WithContext(ctx).First(&u, id).Error; err != nil {
 		if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -343,8 +366,8 @@ func (a *Accounts) Authenticate(ctx context.Context, raw string) (*models.User, 
 		}
 		return nil, models.MapError(err)
 	}
-	if u.TokenVersion != claims.Version || u.Role != claims.Role {
-		return nil, fmt.Errorf("%w: token was revoked", ErrInvalidToken)
+	if cacheable {
+		a.users.put(&u, count)
 	}
 	return &u, nil
 }

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -34,6 +35,10 @@ type writerPool struct {
 	// count, the data it counts is there to read (see Store.Writes).
 	writes atomic.Uint64
 
+	// userWrites moves when a statement that may change the users table
+	// runs, and again when its transaction ends (see Store.UserWrites).
+	userWrites atomic.Uint64
+
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt
 	pending map[string]bool // met in a transaction, to prepare after it; false once preparing failed
@@ -46,7 +51,32 @@ func newWriterPool(db *sql.DB) *writerPool {
 // ExecContext runs a statement outside a transaction and counts it.
 func (p *writerPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer p.writes.Add(1)
+	if mayWriteUsers(query) {
+		p.userWrites.Add(1)
+		defer p.userWrites.Add(1)
+	}
 	return p.DB.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query outside a transaction; an INSERT … RETURNING
+// into users counts as a change of users.
+func (p *writerPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if mayWriteUsers(query) {
+		p.userWrites.Add(1)
+		defer p.userWrites.Add(1)
+	}
+	return p.DB.QueryContext(ctx, query, args...)
+}
+
+// mayWriteUsers reports whether query may change the users table: any
+// statement but a plain SELECT that names it. A false positive only costs
+// the users' cache a refill.
+func mayWriteUsers(query string) bool {
+	q := strings.TrimSpace(query)
+	if len(q) >= 6 && strings.EqualFold(q[:6], "select") {
+		return false
+	}
+	return strings.Contains(strings.ToLower(q), "users")
 }
 
 // GetDBConn lets gorm.DB.DB find the pool.
@@ -103,6 +133,25 @@ func (p *writerPool) prepareNoted() {
 type writerTx struct {
 	*sql.Tx
 	pool *writerPool
+	// users says a statement of this transaction may have changed users.
+	users bool
+}
+
+// noteUsers counts a change of users at once, and again when the
+// transaction ends (see Store.UserWrites).
+func (t *writerTx) noteUsers(query string) {
+	if mayWriteUsers(query) {
+		t.users = true
+		t.pool.userWrites.Add(1)
+	}
+}
+
+// ended counts the end of a transaction that may have changed users.
+func (t *writerTx) ended() {
+	if t.users {
+		t.pool.userWrites.Add(1)
+	}
+	t.pool.prepareNoted()
 }
 
 // GetDBConn lets gorm.DB.DB find the pool from inside a transaction.
@@ -110,6 +159,7 @@ func (t *writerTx) GetDBConn() (*sql.DB, error) { return t.pool.DB, nil }
 
 // ExecContext runs query with the pool's prepared statement when there is one.
 func (t *writerTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	t.noteUsers(query)
 	if s := t.pool.stmt(query); s != nil {
 		return t.Tx.StmtContext(ctx, s).ExecContext(ctx, args...)
 	}
@@ -118,6 +168,7 @@ func (t *writerTx) ExecContext(ctx context.Context, query string, args ...any) (
 
 // QueryContext runs query with the pool's prepared statement when there is one.
 func (t *writerTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	t.noteUsers(query)
 	if s := t.pool.stmt(query); s != nil {
 		return t.Tx.StmtContext(ctx, s).QueryContext(ctx, args...)
 	}
@@ -126,6 +177,7 @@ func (t *writerTx) QueryContext(ctx context.Context, query string, args ...any) 
 
 // QueryRowContext runs query with the pool's prepared statement when there is one.
 func (t *writerTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	t.noteUsers(query)
 	if s := t.pool.stmt(query); s != nil {
 		return t.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
@@ -137,7 +189,7 @@ func (t *writerTx) QueryRowContext(ctx context.Context, query string, args ...an
 func (t *writerTx) Commit() error {
 	err := t.Tx.Commit()
 	t.pool.writes.Add(1)
-	t.pool.prepareNoted()
+	t.ended()
 	return err
 }
 
@@ -156,10 +208,23 @@ func (s *Store) Writes() (uint64, bool) {
 	return p.writes.Load(), true
 }
 
+// UserWrites is Writes for the users table alone, and false on PostgreSQL.
+// A reader that reads n, then a user's row, may keep the row for as long as
+// UserWrites still returns n. The count moves when a statement that may
+// change users runs and again when its transaction ends: a row read before
+// the commit was read under an older count, so it is never kept past it.
+func (s *Store) UserWrites() (uint64, bool) {
+	p, ok := s.Write.Config.ConnPool.(*writerPool)
+	if !ok {
+		return 0, false
+	}
+	return p.userWrites.Load(), true
+}
+
 // Rollback rolls back, then prepares what the transaction met for the first time.
 func (t *writerTx) Rollback() error {
 	err := t.Tx.Rollback()
-	t.pool.prepareNoted()
+	t.ended()
 	return err
 }
 
