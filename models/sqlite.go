@@ -76,7 +76,20 @@ func mayWriteUsers(query string) bool {
 	if len(q) >= 6 && strings.EqualFold(q[:6], "select") {
 		return false
 	}
-	return strings.Contains(strings.ToLower(q), "users")
+	return containsFold(q, "users")
+}
+
+// containsFold is strings.Contains ignoring ASCII case for a lower-case
+// ASCII sub, without allocating: it runs for every statement the writer
+// executes.
+func containsFold(s, sub string) bool {
+	first := sub[0] | 0x20
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i]|0x20 == first && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // GetDBConn lets gorm.DB.DB find the pool.
