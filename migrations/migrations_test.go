@@ -25,7 +25,7 @@ func TestUpFromEmptyAndAgain(t *testing.T) {
 			t.Errorf("table %s missing after Up (have %v)", want, tables)
 		}
 	}
-	for _, idx := range []string{"idx_comments_thread", "idx_comments_root", "idx_comments_top"} {
+	for _, idx := range []string{"idx_comments_thread", "idx_comments_root", "idx_comments_score"} {
 		if !s.Write.Migrator().HasIndex("comments", idx) {
 			t.Errorf("index %s missing", idx)
 		}

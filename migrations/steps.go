@@ -1,6 +1,8 @@
 package migrations
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -9,6 +11,7 @@ import (
 // Steps is the schema's history, oldest first. Append only.
 var Steps = []Step{
 	{ID: "0001_core", Up: core},
+	{ID: "0002_read_paths", Up: readPaths},
 }
 
 // core creates users, articles, comments, votes, flags, refresh tokens, bans,
@@ -150,6 +153,66 @@ func core(tx *gorm.DB) error {
 	} {
 		if err := tx.Exec(ddl).Error; err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// readPaths bounds three hot reads by their page rather than by the data
+// behind it: a signed-in reader's votes on one article (votes.article_id,
+// idx_votes_reader), a thread's top sort (idx_comments_score, in the order
+// the page is read) and the flagged moderation queue (idx_flags_unresolved).
+//
+// votes.article_id copies the comment's article, and comments never move,
+// so it takes no foreign key of its own: the comment's cascade removes the
+// vote, and a key on articles would scan votes on every article deleted.
+func readPaths(tx *gorm.DB) error {
+	var ddl []string
+	if tx.Dialector.Name() == "sqlite" {
+		// SQLite adds a NOT NULL column only with a default, which would let
+		// a vote written without its article through as 0. The table is
+		// rebuilt instead (nothing references votes); idx_votes_user goes
+		// with the old one.
+		ddl = []string{
+			`CREATE TABLE votes_new (
+				comment_id integer,
+				user_id integer,
+				article_id integer NOT NULL,
+				value integer NOT NULL,
+				created_at datetime,
+				PRIMARY KEY (comment_id, user_id),
+				CONSTRAINT fk_votes_comment FOREIGN KEY (comment_id) REFERENCES comments(id) ON DELETE CASCADE,
+				CONSTRAINT fk_votes_user FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE)`,
+			`INSERT INTO votes_new (comment_id, user_id, article_id, value, created_at)
+				SELECT v.comment_id, v.user_id, c.article_id, v.value, v.created_at FROM votes v JOIN comments c ON c.id = v.comment_id`,
+			"DROP TABLE votes",
+			"ALTER TABLE votes_new RENAME TO votes",
+		}
+	} else {
+		ddl = []string{
+			"ALTER TABLE votes ADD COLUMN article_id bigint",
+			"UPDATE votes v SET article_id = c.article_id FROM comments c WHERE c.id = v.comment_id",
+			"ALTER TABLE votes ALTER COLUMN article_id SET NOT NULL",
+			"DROP INDEX idx_votes_user",
+		}
+	}
+	ddl = append(ddl,
+		// A reader's votes on an article, read from the index alone. Its
+		// user_id prefix serves what idx_votes_user did (a user's deletion);
+		// a comment's votes go by the primary key.
+		"CREATE INDEX idx_votes_reader ON votes (user_id, article_id, comment_id, value)",
+		// sort=top reads score DESC, id ASC: with score ascending in the
+		// index, SQLite sorted the id part and PostgreSQL sorted the whole level.
+		"CREATE INDEX idx_comments_score ON comments (article_id, parent_id, score DESC, id)",
+		"DROP INDEX idx_comments_top",
+		// Open flags are few and resolved ones pile up: the flagged queue and
+		// its count start here. idx_flags_once still finds a comment's flags.
+		"CREATE INDEX idx_flags_unresolved ON flags (comment_id) WHERE resolved_at IS NULL",
+		"DROP INDEX idx_flags_open",
+	)
+	for _, q := range ddl {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err) // "CREATE INDEX idx_…"
 		}
 	}
 	return nil

@@ -115,10 +115,12 @@ type Comment struct {
 	UpdatedAt     time.Time
 }
 
-// Vote is one user's vote on one comment.
+// Vote is one user's vote on one comment. ArticleID is the comment's
+// article, kept on the vote so a reader's votes on a thread are one index range.
 type Vote struct {
 	CommentID uint `gorm:"primaryKey;autoIncrement:false"`
 	UserID    uint `gorm:"primaryKey;autoIncrement:false"`
+	ArticleID uint `gorm:"not null"`
 	Value     int  `gorm:"not null"`
 	CreatedAt time.Time
 }

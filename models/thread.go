@@ -67,10 +67,22 @@ type ThreadPage struct {
 	IDs []uint
 }
 
-// threadColumns lists a thread row's columns; %s is the Markdown source's
+// threadColumns lists a thread row's columns: the first %s is the author's
+// names (joinedAuthor or lookedUpAuthor), the second the Markdown source's
 // expression, which depends on the viewer (see bodyColumn).
-const threadColumns = `c.id, c.parent_id, c.author_id, COALESCE(u.username, ''), COALESCE(u.display_name, ''),
+const threadColumns = `c.id, c.parent_id, c.author_id, %s,
 	c.guest_name, %s, c.body_html, c.status, c.shadow, c.score, c.created_at, c.edited_at`
+
+// The author's names: from users joined as u, or looked up per row (see
+// LoadThread's top sort).
+const (
+	joinedAuthor   = "COALESCE(u.username, ''), COALESCE(u.display_name, '')"
+	lookedUpAuthor = `COALESCE((SELECT u.username FROM users u WHERE u.id = c.author_id), ''),
+	COALESCE((SELECT u.display_name FROM users u WHERE u.id = c.author_id), '')`
+)
+
+// withAuthor is the FROM clause for joinedAuthor.
+const withAuthor = "comments c LEFT JOIN users u ON u.id = c.author_id"
 
 // bodyColumn selects the Markdown source only where the viewer is shown it
 // (their own comments; every comment for a moderator): public pages carry
@@ -111,38 +123,56 @@ func ThreadArticle(ctx context.Context, db *gorm.DB, slug string) (ArticleRef, e
 
 // LoadThread reads one page in two indexed queries, whatever the thread's
 // size: the page's top-level comments, then every reply of those threads
-// (by root_id), nested in memory.
+// (by root_id), nested in memory. A later page of the top sort may take
+// three (see cursorRanges).
 func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, error) {
 	visible, args := visibility(db, q.Viewer)
 	where := "c.article_id = ? AND c.parent_id IS NULL AND " + visible
 	args = append([]any{q.ArticleID}, args...)
 	// The article and parent columns lead the ORDER BY, though fixed by the
-	// WHERE, so that it is idx_comments_thread's own order: a plan made
-	// without the values (PostgreSQL's generic plan for a prepared
-	// statement) otherwise takes any index on the article and sorts every
-	// top-level comment of the thread to return fifty.
+	// WHERE, so that it is the index's own order (idx_comments_thread, or
+	// idx_comments_score for the top sort): PostgreSQL does not count
+	// "parent_id IS NULL" as fixing the column, and without them takes any
+	// index on the article and sorts every top-level comment of the thread
+	// to return fifty, in custom and generic plans (prepared statements) alike.
 	order := "c.article_id, c.parent_id, c.id"
-	if q.Cursor != "" {
-		cond, cargs, err := cursorCondition(q.Sort, q.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		where += " AND " + cond
-		args = append(args, cargs...)
-	}
+	from, author := withAuthor, joinedAuthor
 	switch q.Sort {
 	case SortNewest:
 		order = "c.article_id DESC, c.parent_id DESC, c.id DESC"
 	case SortTop:
-		order = "c.score DESC, c.id ASC"
+		order = "c.article_id, c.parent_id, c.score DESC, c.id"
+		// A range of one score expects a row or two in a generic plan
+		// (which plans for an average thread), where a big thread has
+		// thousands: joined to users, it hashed them and sorted those
+		// thousands, giving up the index's order. Looked up per row, the
+		// names leave the plan nothing to choose but the index.
+		from, author = "comments c", lookedUpAuthor
+	}
+	ranges := []keyRange{{}} // the first page: the whole level
+	if q.Cursor != "" {
+		var err error
+		if ranges, err = cursorRanges(q.Sort, q.Cursor); err != nil {
+			return nil, err
+		}
 	}
 	bodyCol, bodyArgs := bodyColumn(q.Viewer)
-	columns := fmt.Sprintf(threadColumns, bodyCol)
+	columns := fmt.Sprintf(threadColumns, author, bodyCol)
 	sqlDB := db.WithContext(ctx)
-	top, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE "+
-		where+" ORDER BY "+order+" LIMIT ?", slices.Concat(bodyArgs, args, []any{q.Limit + 1})...))
-	if err != nil {
-		return nil, fmt.Errorf("load thread page: %w", MapError(err))
+	var top []*ThreadComment
+	for _, r := range ranges {
+		cond := where
+		if r.cond != "" {
+			cond += " AND " + r.cond
+		}
+		rows, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM "+from+" WHERE "+cond+" ORDER BY "+order+" LIMIT ?",
+			slices.Concat(bodyArgs, args, r.args, []any{q.Limit + 1 - len(top)})...))
+		if err != nil {
+			return nil, fmt.Errorf("load thread page: %w", MapError(err))
+		}
+		if top = append(top, rows...); len(top) > q.Limit {
+			break
+		}
 	}
 	page := &ThreadPage{Items: top}
 	if len(top) > q.Limit {
@@ -157,7 +187,8 @@ func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, e
 		roots[i] = c.ID
 	}
 	rvisible, rargs := visibility(db, q.Viewer)
-	replies, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM comments c LEFT JOIN users u ON u.id = c.author_id WHERE c.root_id IN ? AND "+
+	columns = fmt.Sprintf(threadColumns, joinedAuthor, bodyCol)
+	replies, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM "+withAuthor+" WHERE c.root_id IN ? AND "+
 		rvisible+" ORDER BY c.root_id, c.id", slices.Concat(bodyArgs, []any{roots}, rargs)...))
 	if err != nil {
 		return nil, fmt.Errorf("load thread replies: %w", MapError(err))
@@ -246,44 +277,71 @@ func encodeCursor(sort string, last *ThreadComment) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
-func cursorCondition(sort, cursor string) (string, []any, error) {
+// keyRange is a WHERE fragment that one index range answers, with its arguments.
+type keyRange struct {
+	cond string
+	args []any
+}
+
+// cursorRanges returns the index ranges that follow a cursor, in the page's
+// order. The top sort needs two: the rest of the cursor's score, then the
+// lower scores. "score < ? OR score = ? AND id > ?" selects the same rows,
+// but no single range of an index ordered score DESC, id ASC answers it (a
+// row-value comparison must go one way), so SQLite and PostgreSQL would read
+// every comment tied at the cursor's score before reaching the page.
+func cursorRanges(sort, cursor string) ([]keyRange, error) {
 	if len(cursor) > 64 {
-		return "", nil, ErrBadCursor
+		return nil, ErrBadCursor
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(cursor)
 	if err != nil {
-		return "", nil, ErrBadCursor
+		return nil, ErrBadCursor
 	}
 	parts := strings.Split(string(raw), ".")
 	if len(parts) != 3 || parts[0] != sort {
-		return "", nil, ErrBadCursor
+		return nil, ErrBadCursor
 	}
 	score, err1 := strconv.Atoi(parts[1])
 	id, err2 := strconv.ParseUint(parts[2], 10, 32)
 	if err1 != nil || err2 != nil || id == 0 {
-		return "", nil, ErrBadCursor
+		return nil, ErrBadCursor
 	}
 	switch sort {
 	case SortNewest:
-		return "c.id < ?", []any{id}, nil
+		return []keyRange{{"c.id < ?", []any{id}}}, nil
 	case SortTop:
-		return "(c.score < ? OR c.score = ? AND c.id > ?)", []any{score, score, id}, nil
+		return []keyRange{{"c.score = ? AND c.id > ?", []any{score, id}}, {"c.score < ?", []any{score}}}, nil
 	default:
-		return "c.id > ?", []any{id}, nil
+		return []keyRange{{"c.id > ?", []any{id}}}, nil
 	}
 }
 
 // VotesOf returns the user's votes on the given comments.
+//
+// It looks the reader's vote up once per comment asked about (the comment
+// found by primary key, for its article), so it costs the page, not the
+// voter: asked as "user_id = ? AND comment_id IN ?", SQLite and PostgreSQL
+// read every vote the user ever cast from idx_votes_reader instead. A scalar
+// subquery is one lookup per row on both; a join would let them choose.
 func VotesOf(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uint]int, error) {
-	var rows []Vote
-	if err := db.WithContext(ctx).Select("comment_id", "value").Where("user_id = ? AND comment_id IN ?", userID, ids).Find(&rows).Error; err != nil {
+	rows, err := db.WithContext(ctx).Raw(`SELECT c.id, (SELECT v.value FROM votes v WHERE v.user_id = ? AND v.article_id = c.article_id AND v.comment_id = c.id)
+		FROM comments c WHERE c.id IN ?`, userID, ids).Rows()
+	if err != nil {
 		return nil, MapError(err)
 	}
-	out := make(map[uint]int, len(rows))
-	for _, v := range rows {
-		out[v.CommentID] = v.Value
+	defer rows.Close()
+	out := make(map[uint]int, len(ids))
+	for rows.Next() {
+		var id uint
+		var value sql.NullInt64
+		if err := rows.Scan(&id, &value); err != nil {
+			return nil, err
+		}
+		if value.Valid {
+			out[id] = int(value.Int64)
+		}
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // OwnBodies returns the Markdown source of those of the given comments that
@@ -320,16 +378,15 @@ type ReaderFacts struct {
 //
 // The pending check starts from the reader's own pending comments (the unary
 // plus keeps SQLite on idx_comments_author rather than the article's pending
-// comments, thousands on a spammed article). The votes start from the
-// reader's votes (idx_votes_user), each checked against the article by a
-// primary-key lookup: so they cost what the reader has voted, where VotesOf
-// costs one lookup per comment asked about, and a plan made without the
-// values (PostgreSQL's generic plan) cannot turn them into a hash join over
-// every comment of the article, as it did a plain join.
+// comments, thousands on a spammed article). The votes are one range of
+// idx_votes_reader, read from the index alone: they cost the reader's votes
+// on this article, whatever they voted elsewhere, and with both columns
+// compared by equality a generic plan (PostgreSQL's prepared statements)
+// has nothing else to choose.
 func LoadReaderFacts(ctx context.Context, db *gorm.DB, articleID, userID uint) (ReaderFacts, error) {
 	rows, err := db.WithContext(ctx).Raw(`SELECT 0, p.id, 0 FROM (SELECT id FROM comments WHERE author_id = ? AND status = ? AND +article_id = ? LIMIT 1) p
 		UNION ALL
-		SELECT 1, v.comment_id, v.value FROM votes v WHERE v.user_id = ? AND (SELECT c.article_id FROM comments c WHERE c.id = v.comment_id) = ?`,
+		SELECT 1, v.comment_id, v.value FROM votes v WHERE v.user_id = ? AND v.article_id = ?`,
 		userID, StatusPending, articleID, userID, articleID).Rows()
 	if err != nil {
 		return ReaderFacts{}, MapError(err)

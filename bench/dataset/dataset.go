@@ -175,7 +175,7 @@ func votes(db *gorm.DB, articleID uint, users []uint, n int, rng *rand.Rand) err
 			if rng.IntN(4) == 0 {
 				v = -1
 			}
-			vs = append(vs, models.Vote{CommentID: c.ID, UserID: u, Value: v, CreatedAt: base})
+			vs = append(vs, models.Vote{CommentID: c.ID, UserID: u, ArticleID: articleID, Value: v, CreatedAt: base})
 			score[c.ID] += v
 		}
 	}
