@@ -10,8 +10,8 @@ import (
 // page that could frame the moderation page could trick a moderator's clicks.
 const cspAdmin = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// registerAdminPage adds GET /admin, the moderation page. Its script and
-// styles are served under /assets/ with the other static files.
+// registerAdminPage adds GET (and HEAD) /admin, the moderation page. Its
+// script and styles are served under /assets/ with the other static files.
 func (h *handler) registerAdminPage(e *echo.Echo) {
 	files, err := loadStatic()
 	if err != nil {
@@ -21,7 +21,7 @@ func (h *handler) registerAdminPage(e *echo.Echo) {
 	if page == nil {
 		panic("parley: embedded web files: admin.html is missing")
 	}
-	e.GET("/admin", func(c echo.Context) error {
+	getAndHead(e, "/admin", func(c echo.Context) error {
 		hd := c.Response().Header()
 		hd.Set("Content-Security-Policy", cspAdmin)
 		// For browsers that predate frame-ancestors.

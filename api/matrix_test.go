@@ -262,6 +262,12 @@ func matrixRows() map[string]matrixRow {
 		"GET /assets/*":            {want: everyone(200), build: fixed("/assets/admin.js")},
 		"GET /api/v1/openapi.json": {want: everyone(200), build: fixed("/api/v1/openapi.json")},
 		"GET /api/v1/config":       {want: everyone(200), build: fixed("/api/v1/config")},
+		// The pages answer HEAD too: GET's status and headers, no body.
+		"HEAD /":          {want: everyone(200), build: fixed("/")},
+		"HEAD /widget.js": {want: everyone(200), build: fixed("/widget.js")},
+		"HEAD /embed":     {want: everyone(200), build: fixed("/embed?article=" + seedSlug + "&parent=https://blog.example")},
+		"HEAD /admin":     {want: everyone(200), build: fixed("/admin")},
+		"HEAD /assets/*":  {want: everyone(200), build: fixed("/assets/admin.js")},
 
 		// Public reads; banned and shadow-banned users read like anyone.
 		"GET /api/v1/articles":                {want: everyone(200), build: fixed("/api/v1/articles")},
@@ -439,11 +445,14 @@ func (w *matrixWorld) cell(t *testing.T, method string, row matrixRow, p princip
 	} else if row.check != nil {
 		row.check(t, p, rec)
 	}
-	if method != http.MethodGet {
+	if method != http.MethodGet && method != http.MethodHead {
 		return
 	}
 	if before != after {
-		t.Fatalf("GET %s as %s changed the database:\nbefore %s\nafter  %s", req.path, p, before, after)
+		t.Fatalf("%s %s as %s changed the database:\nbefore %s\nafter  %s", method, req.path, p, before, after)
+	}
+	if method == http.MethodHead {
+		return
 	}
 	headers := map[string]string{}
 	if token != "" {

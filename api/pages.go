@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,14 +100,14 @@ func (h *handler) registerPages(e *echo.Echo) {
 
 	// The loader's URL is fixed in every blog's HTML, so it cannot carry a
 	// version: cache it briefly and let the ETag make revalidation cheap.
-	e.GET("/widget.js", func(c echo.Context) error {
+	getAndHead(e, "/widget.js", func(c echo.Context) error {
 		return widget.serve(c, "public, max-age=300")
 	})
 	// GET /embed?article=SLUG&parent=ORIGIN
-	e.GET("/embed", func(c echo.Context) error {
+	getAndHead(e, "/embed", func(c echo.Context) error {
 		return embedPage(c, embed, blogs, embedCSP)
 	})
-	e.GET("/assets/*", func(c echo.Context) error {
+	getAndHead(e, "/assets/*", func(c echo.Context) error {
 		f := files[c.Param("*")]
 		// HTML is served only by its own route, with its own policy.
 		if f == nil || f.ctype == staticTypes[".html"] {
@@ -114,8 +115,31 @@ func (h *handler) registerPages(e *echo.Echo) {
 		}
 		return f.serve(c, "public, max-age=300")
 	})
-	e.GET("/", h.demoPage)
+	getAndHead(e, "/", h.demoPage)
 }
+
+// getAndHead registers a page for GET and for HEAD, which link checkers,
+// monitors and caches send: a HEAD request gets the GET answer's status and
+// headers, without the body.
+func getAndHead(e *echo.Echo, path string, page echo.HandlerFunc) {
+	e.GET(path, page)
+	e.HEAD(path, func(c echo.Context) error {
+		// net/http drops a HEAD answer's body too, but only on the wire;
+		// dropping it here keeps the handler's answer the same everywhere
+		// (the error handler writes none either).
+		c.Response().Writer = bodyless{c.Response().Writer}
+		return page(c)
+	})
+}
+
+// bodyless is a response writer that sends the status and headers and
+// drops the body.
+type bodyless struct{ http.ResponseWriter }
+
+func (b bodyless) Write(p []byte) (int, error) { return len(p), nil }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (b bodyless) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 
 // GET /
 func (h *handler) demoPage(c echo.Context) error {
@@ -135,6 +159,9 @@ func (h *handler) demoPage(c echo.Context) error {
 	hd := c.Response().Header()
 	hd.Set("Content-Security-Policy", cspDemo)
 	hd.Set("Cache-Control", "no-cache")
+	// Set here, not left to net/http, so that HEAD (whose body is never
+	// written) states the same length as GET.
+	hd.Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
 	return c.HTMLBlob(http.StatusOK, buf.Bytes())
 }
 

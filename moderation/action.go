@@ -119,7 +119,8 @@ func cleanReason(reason string) (string, error) {
 }
 
 // Moderate applies one action to a comment: the status change, the
-// resolution of its open flags and the audit entry happen in one transaction.
+// resolution of its open flags, the audit entry and the article's recount
+// happen in one transaction.
 // An action the comment's status does not allow is a *TransitionError.
 func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User, action, reason string) (*models.Comment, error) {
 	if !moderator.IsModerator() {
@@ -142,7 +143,14 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 		if err != nil {
 			return err
 		}
-		return apply(tx, &c, moderator.ID, action, reason, flagged[id], now)
+		from := c.Status
+		if err := apply(tx, &c, moderator.ID, action, reason, flagged[id], now); err != nil {
+			return err
+		}
+		if showsDifferently(from, c.Status) {
+			return recount(tx, c.ArticleID)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, withContext(err, "%s comment %d", action, id)
@@ -237,12 +245,17 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 				return &TransitionError{CommentID: rows[i].ID, Action: action, Status: rows[i].Status}
 			}
 		}
+		var changed []uint // articles whose public thread changed, recounted once each
 		for i := range rows {
+			from := rows[i].Status
 			if err := apply(tx, &rows[i], moderator.ID, action, reason, flagged[rows[i].ID], now); err != nil {
 				return err
 			}
+			if showsDifferently(from, rows[i].Status) {
+				changed = append(changed, rows[i].ArticleID)
+			}
 		}
-		return nil
+		return recount(tx, changed...)
 	})
 	if err != nil {
 		return 0, withContext(err, "bulk %s", action)

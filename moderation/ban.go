@@ -158,7 +158,8 @@ func liftBans(tx *gorm.DB, userID uint, now time.Time) error {
 }
 
 // purge rejects every pending or approved comment of a user, each with its
-// flags resolved and an audit entry, in the caller's transaction.
+// flags resolved and an audit entry, and recounts the articles whose threads
+// lost a comment (and the replies below it), in the caller's transaction.
 func purge(tx *gorm.DB, userID, moderatorID uint, reason string, now time.Time) error {
 	var rows []models.Comment
 	if err := tx.Select("id", "article_id", "status", "holds", "shadow").
@@ -166,12 +167,17 @@ func purge(tx *gorm.DB, userID, moderatorID uint, reason string, now time.Time) 
 		Order("id").Find(&rows).Error; err != nil {
 		return fmt.Errorf("load comments to purge: %w", err)
 	}
+	var changed []uint
 	for i := range rows {
+		from := rows[i].Status
 		if err := apply(tx, &rows[i], moderatorID, ActionReject, reason, false, now); err != nil {
 			return err
 		}
+		if showsDifferently(from, rows[i].Status) {
+			changed = append(changed, rows[i].ArticleID)
+		}
 	}
-	return nil
+	return recount(tx, changed...)
 }
 
 // SetRole changes a user's role; only an admin may, and an admin cannot

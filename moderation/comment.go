@@ -160,9 +160,11 @@ func (s *Service) authorFacts(ctx context.Context, u *models.User, now time.Time
 	}
 	// Counting stops at trustedAfter, all that Trusted asks: a prolific
 	// author's every comment would otherwise be counted on each post.
+	// Row, not Scan: GORM's Scan formats the statement for its logger on
+	// every call, which showed in the posting profile.
 	var n int64
 	if err := s.Store.Read.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE author_id = ? AND status = ? LIMIT ?) AS approved",
-		u.ID, models.StatusApproved, trustedAfter).Scan(&n).Error; err != nil {
+		u.ID, models.StatusApproved, trustedAfter).Row().Scan(&n); err != nil {
 		return Author{}, models.MapError(err)
 	}
 	a.ApprovedCount = int(n)
@@ -176,25 +178,27 @@ func (s *Service) duplicates(ctx context.Context, c *models.Comment, u *models.U
 		return false, false, nil
 	}
 	since := now.Add(-r.DuplicateWindow())
-	var rows []struct {
-		AuthorID  *uint
-		GuestName string
-	}
-	err = s.Store.Read.WithContext(ctx).Model(&models.Comment{}).Select("author_id", "guest_name").
-		Where("body_hash = ? AND created_at >= ?", c.BodyHash, since).Limit(20).Scan(&rows).Error
+	rows, err := s.Store.Read.WithContext(ctx).Model(&models.Comment{}).Select("author_id", "guest_name").
+		Where("body_hash = ? AND created_at >= ?", c.BodyHash, since).Limit(20).Rows()
 	if err != nil {
 		return false, false, models.MapError(err)
 	}
-	for _, r := range rows {
-		same := u != nil && r.AuthorID != nil && *r.AuthorID == u.ID ||
-			u == nil && r.AuthorID == nil && strings.EqualFold(r.GuestName, c.GuestName)
+	defer rows.Close()
+	for rows.Next() {
+		var authorID *uint
+		var guestName string
+		if err := rows.Scan(&authorID, &guestName); err != nil {
+			return false, false, models.MapError(err)
+		}
+		same := u != nil && authorID != nil && *authorID == u.ID ||
+			u == nil && authorID == nil && strings.EqualFold(guestName, c.GuestName)
 		if same {
 			own = true
 		} else {
 			other = true
 		}
 	}
-	return own, other, nil
+	return own, other, models.MapError(rows.Err())
 }
 
 func hashBody(body string) string {
@@ -321,6 +325,9 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 			if err := setStatus(tx, c, status, holds, now); err != nil {
 				return err
 			}
+			if err := recount(tx, c.ArticleID); err != nil { // back in the queue, it hides its replies
+				return err
+			}
 			if v.Shadow {
 				// A shadow-banned author's edit is hidden the way their new
 				// comments are: a plain pending status would give the ban away.
@@ -398,6 +405,14 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 				return err
 			}
 		}
+		// Recounted when the thread changed: a public comment went, or a
+		// tombstone (public) took a comment's place, which shows the replies
+		// of one that was hidden.
+		if models.IsPublic(c.Status) {
+			if err := recount(tx, c.ArticleID); err != nil {
+				return err
+			}
+		}
 		if !own {
 			return audit(tx, now, by.ID, "delete", "comment", c.ID, "")
 		}
@@ -454,7 +469,7 @@ func (s *Service) Vote(ctx context.Context, id uint, voter *models.User, value i
 		case value == 0:
 			err = tx.Where("comment_id = ? AND user_id = ?", id, voter.ID).Delete(&models.Vote{}).Error
 		case old.Value == 0:
-			err = tx.Create(&models.Vote{CommentID: id, UserID: voter.ID, Value: value, CreatedAt: s.Now()}).Error
+			err = tx.Create(&models.Vote{CommentID: id, UserID: voter.ID, ArticleID: c.ArticleID, Value: value, CreatedAt: s.Now()}).Error
 		default:
 			err = tx.Model(&models.Vote{}).Where("comment_id = ? AND user_id = ?", id, voter.ID).Update("value", value).Error
 		}

@@ -98,10 +98,13 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 		if err != nil {
 			return err
 		}
-		if ShouldHide(rules, c.Status, flaggers) {
-			return setStatus(tx, &c, models.StatusPending, []string{HoldFlagged}, now)
+		if !ShouldHide(rules, c.Status, flaggers) {
+			return nil
 		}
-		return nil
+		if err := setStatus(tx, &c, models.StatusPending, []string{HoldFlagged}, now); err != nil {
+			return err
+		}
+		return recount(tx, c.ArticleID) // its replies are hidden with it
 	})
 	if err != nil {
 		return nil, withContext(err, "flag comment %d", commentID)
