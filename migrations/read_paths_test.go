@@ -58,14 +58,14 @@ func TestReadPaths(t *testing.T) {
 	indexes := func() {
 		t.Helper()
 		m := db.Migrator()
-		for table, names := range map[string][]string{"votes": {"idx_votes_reader"}, "comments": {"idx_comments_score"}, "flags": {"idx_flags_unresolved"}} {
+		for table, names := range map[string][]string{"votes": {"idx_votes_reader"}, "comments": {"idx_comments_score", "idx_comments_unapproved"}, "flags": {"idx_flags_unresolved"}} {
 			for _, name := range names {
 				if !m.HasIndex(table, name) {
 					t.Errorf("index %s missing on %s", name, table)
 				}
 			}
 		}
-		for table, names := range map[string][]string{"votes": {"idx_votes_user"}, "comments": {"idx_comments_top"}, "flags": {"idx_flags_open"}} {
+		for table, names := range map[string][]string{"votes": {"idx_votes_user"}, "comments": {"idx_comments_top", "idx_comments_article_status"}, "flags": {"idx_flags_open"}} {
 			for _, name := range names {
 				if m.HasIndex(table, name) {
 					t.Errorf("index %s still on %s", name, table)

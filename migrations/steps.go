@@ -12,6 +12,7 @@ import (
 var Steps = []Step{
 	{ID: "0001_core", Up: core},
 	{ID: "0002_read_paths", Up: readPaths},
+	{ID: "0003_lean_inserts", Up: leanInserts},
 }
 
 // core creates users, articles, comments, votes, flags, refresh tokens, bans,
@@ -213,6 +214,28 @@ func readPaths(tx *gorm.DB) error {
 	for _, q := range ddl {
 		if err := tx.Exec(q).Error; err != nil {
 			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err) // "CREATE INDEX idx_…"
+		}
+	}
+	return nil
+}
+
+// leanInserts takes one index off the path of every new comment. Each index
+// led by article_id puts a new comment on a page of its own when comments
+// arrive across many articles, and every such page is written to the WAL and
+// synced at commit: with idx_comments_article_status gone, a batch of posts
+// writes about a fifth less. What it served (an article's comments by
+// status, for counting) is split between the thread index (all of an
+// article's comments) and a partial index of the comments not approved,
+// which an approved comment, the common case, never touches. Queries that
+// use it spell its predicate out (status <> 'approved'), as a partial index
+// is only chosen when the query implies its condition.
+func leanInserts(tx *gorm.DB) error {
+	for _, q := range []string{
+		"CREATE INDEX idx_comments_unapproved ON comments (article_id, status) WHERE status <> 'approved'",
+		"DROP INDEX idx_comments_article_status",
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err)
 		}
 	}
 	return nil

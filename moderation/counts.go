@@ -50,10 +50,12 @@ const maxIDsPerQuery = 500
 // publicCount counts the approved comments of an article that a public
 // reader sees in its thread: all its approved comments, less the approved
 // ones below a hidden comment. Rather than visit every comment, it counts
-// the approved ones from an index alone (idx_comments_article_status), finds
-// the hidden comments that have replies (one index probe each: held
-// comments, thousands on a spammed article, rarely have any), and walks
-// down from those a level at a time (idx_comments_parent).
+// from indexes alone the article's comments (idx_comments_thread) less those
+// not approved (idx_comments_unapproved, partial: its condition is spelled
+// out for the planners), finds the hidden comments that have replies (one
+// index probe each: held comments, thousands on a spammed article, rarely
+// have any), and walks down from those a level at a time
+// (idx_comments_parent).
 //
 // The reply check is a scalar subquery so that both databases run it as
 // that probe. As a join, or as one recursive query for the whole walk, the
@@ -65,12 +67,13 @@ const maxIDsPerQuery = 500
 // clears the mark on any other status), and pending ones are hidden anyway.
 func publicCount(tx *gorm.DB, articleID uint) (int, error) {
 	var approved int
-	if err := tx.Raw("SELECT COUNT(*) FROM comments WHERE article_id = ? AND status = ?", articleID, models.StatusApproved).
+	if err := tx.Raw(`SELECT (SELECT COUNT(*) FROM comments WHERE article_id = ?)
+		- (SELECT COUNT(*) FROM comments WHERE article_id = ? AND status <> 'approved')`, articleID, articleID).
 		Row().Scan(&approved); err != nil {
 		return 0, err
 	}
 	var parents []uint
-	if err := tx.Raw(`SELECT h.id FROM comments h WHERE h.article_id = ? AND h.status IN ?
+	if err := tx.Raw(`SELECT h.id FROM comments h WHERE h.article_id = ? AND h.status <> 'approved' AND h.status IN ?
 		AND (SELECT c.id FROM comments c WHERE c.parent_id = h.id LIMIT 1) IS NOT NULL`, articleID, hiddenStatuses).
 		Scan(&parents).Error; err != nil {
 		return 0, err
