@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -88,8 +90,26 @@ func Open(o Options) (*Store, error) {
 	return openSQLite(o.Path, busy.Milliseconds(), cfg)
 }
 
+// pgSessionParams are set on every PostgreSQL connection unless the
+// connection string sets them. Incremental sort off: for a thread's top page
+// the planner preferred walking idx_comments_parent (every top-level comment
+// of every article) into an incremental sort, which it costs as if the rows
+// came in many small groups, over reading idx_comments_score in order (30 to
+// 130 ms against 1.5 ms on a 20,000-comment thread). Parley's queries are
+// written to read their indexes in order; none needs one.
+var pgSessionParams = map[string]string{"enable_incremental_sort": "off"}
+
 func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
-	db, err := gorm.Open(postgres.Open(dsn), cfg)
+	pc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	for k, v := range pgSessionParams {
+		if _, set := pc.RuntimeParams[k]; !set {
+			pc.RuntimeParams[k] = v
+		}
+	}
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: stdlib.OpenDB(*pc)}), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
