@@ -272,25 +272,13 @@ func explain(ctx context.Context, d *database, w *os.File) error {
 		fmt.Fprintf(w, "\n### %s\n", st.name)
 		for _, q := range rec.take() {
 			fmt.Fprintf(w, "\n%s\n", shorten(q))
-			rows, err := db.Raw(prefix + q).Rows()
+			lines, err := models.ExplainLines(db, prefix+q)
 			if err != nil {
 				return fmt.Errorf("explain %s: %w", st.name, err)
 			}
-			cols, _ := rows.Columns()
-			for rows.Next() {
-				vals := make([]any, len(cols))
-				ptrs := make([]any, len(cols))
-				for i := range vals {
-					ptrs[i] = &vals[i]
-				}
-				if err := rows.Scan(ptrs...); err != nil {
-					rows.Close()
-					return err
-				}
-				// SQLite: id, parent, notused, detail; PostgreSQL: one text column.
-				fmt.Fprintf(w, "    %v\n", vals[len(vals)-1])
+			for _, l := range lines {
+				fmt.Fprintf(w, "    %s\n", l)
 			}
-			rows.Close()
 		}
 	}
 	return nil

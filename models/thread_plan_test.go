@@ -79,26 +79,9 @@ func plans(t *testing.T, db *gorm.DB, st statement) []string {
 
 func explainRows(t *testing.T, db *gorm.DB, q string, vars ...any) string {
 	t.Helper()
-	rows, err := db.Raw(q, vars...).Rows()
+	lines, err := models.ExplainLines(db, q, vars...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var lines []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, fmt.Sprint(vals[len(vals)-1])) // SQLite: id, parent, notused, detail
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return strings.Join(lines, "\n")
 }

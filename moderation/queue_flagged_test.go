@@ -260,26 +260,9 @@ func queryPlans(t *testing.T, db *gorm.DB, sql string, vars []any) []string {
 // explainText returns an EXPLAIN's last column, one row a line.
 func explainText(t *testing.T, db *gorm.DB, q string, vars ...any) string {
 	t.Helper()
-	rows, err := db.Raw(q, vars...).Rows()
+	lines, err := models.ExplainLines(db, q, vars...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
-	var lines []string
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		lines = append(lines, fmt.Sprint(vals[len(vals)-1]))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return strings.Join(lines, "\n")
 }
