@@ -120,6 +120,15 @@ func (s *Service) attach(ctx context.Context, c *models.Comment, parentID uint) 
 	if err != nil {
 		return models.MapError(err)
 	}
+	if p.ParentID != nil {
+		hidden, err := s.hiddenAncestor(ctx, *p.ParentID)
+		if err != nil {
+			return err
+		}
+		if hidden {
+			return ErrBadParent
+		}
+	}
 	if p.Depth >= MaxDepth-1 {
 		c.ParentID, c.RootID, c.Depth = p.ParentID, p.RootID, p.Depth
 		return nil
@@ -134,6 +143,23 @@ func (s *Service) attach(ctx context.Context, c *models.Comment, parentID uint) 
 
 // articleBySlug loads what Submit needs of an article: not its body, which
 // can be long.
+// hiddenAncestor reports whether comment id or one above it is hidden from
+// the public (held, rejected or spam): the thread then hides everything below
+// it, so a reply there would be seen by nobody and counted by mistake. The
+// walk is one query of at most MaxDepth primary-key lookups.
+func (s *Service) hiddenAncestor(ctx context.Context, id uint) (bool, error) {
+	var n int64
+	err := s.Store.Read.WithContext(ctx).Raw(`WITH RECURSIVE up(id, parent_id, status, hops) AS (
+			SELECT id, parent_id, status, 1 FROM comments WHERE id = ?
+			UNION ALL
+			SELECT c.id, c.parent_id, c.status, up.hops + 1 FROM comments c JOIN up ON c.id = up.parent_id WHERE up.hops < ?)
+		SELECT COUNT(*) FROM up WHERE status IN ?`, id, MaxDepth, hiddenStatuses).Row().Scan(&n)
+	if err != nil {
+		return false, models.MapError(err)
+	}
+	return n > 0, nil
+}
+
 func (s *Service) articleBySlug(ctx context.Context, slug string) (*models.Article, error) {
 	var a models.Article
 	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("slug = ?", slug).Take(&a).Error; err != nil {

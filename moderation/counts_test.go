@@ -1,6 +1,7 @@
 package moderation_test
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -456,4 +457,24 @@ func BenchmarkModerate_Recount(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(2*b.N), "µs/action")
 		})
 	}
+}
+
+// TestReplyBelowHiddenComment: a reply to an approved comment under a hidden
+// one is refused like a reply to a hidden comment, and counts nothing.
+func TestReplyBelowHiddenComment(t *testing.T) {
+	f := newFixture(t)
+	tr := f.countTree()
+	w := f.watch(f.post)
+	act(moderation.ActionReject, top)(f, tr)
+	w.check()
+	for _, parent := range []*models.Comment{tr.mid, tr.leaf} {
+		_, err := f.svc.Submit(f.ctx, moderation.Submission{Slug: f.post.Slug, Author: tr.dave, Body: fmt.Sprintf("under hidden %d", parent.ID), ParentID: &parent.ID})
+		if !errors.Is(err, moderation.ErrBadParent) {
+			t.Fatalf("reply to %d below a rejected comment: err = %v, want ErrBadParent", parent.ID, err)
+		}
+	}
+	w.check()
+	act(moderation.ActionRestore, top)(f, tr)
+	f.reply(tr.dave, tr.leaf) // visible again: replies are taken
+	w.check()
 }
