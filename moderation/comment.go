@@ -95,7 +95,7 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
-		if counted(c.Status) {
+		if c.Status == models.StatusApproved { // its parent's thread is public (attach)
 			return touchArticle(tx, c.ArticleID, 1)
 		}
 		return nil
@@ -141,8 +141,6 @@ func (s *Service) attach(ctx context.Context, c *models.Comment, parentID uint) 
 	return nil
 }
 
-// articleBySlug loads what Submit needs of an article: not its body, which
-// can be long.
 // hiddenAncestor reports whether comment id or one above it is hidden from
 // the public (held, rejected or spam): the thread then hides everything below
 // it, so a reply there would be seen by nobody and counted by mistake. The
@@ -160,6 +158,8 @@ func (s *Service) hiddenAncestor(ctx context.Context, id uint) (bool, error) {
 	return n > 0, nil
 }
 
+// articleBySlug loads what Submit needs of an article: not its body, which
+// can be long.
 func (s *Service) articleBySlug(ctx context.Context, slug string) (*models.Article, error) {
 	var a models.Article
 	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("slug = ?", slug).Take(&a).Error; err != nil {
@@ -347,12 +347,14 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 				return err
 			}
 		}
-		if status != c.Status {
+		if from := c.Status; status != from {
 			if err := setStatus(tx, c, status, holds, now); err != nil {
 				return err
 			}
-			if err := recount(tx, c.ArticleID); err != nil { // back in the queue, it hides its replies
-				return err
+			if showsDifferently(from, status) { // back in the queue, it hides its replies
+				if err := recount(tx, c.ArticleID); err != nil {
+					return err
+				}
 			}
 			if v.Shadow {
 				// A shadow-banned author's edit is hidden the way their new
@@ -410,6 +412,7 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 		if err := tx.Model(&models.Comment{}).Where("parent_id = ?", c.ID).Count(&replies).Error; err != nil {
 			return err
 		}
+		from, to := c.Status, "" // "": the row is gone
 		if replies == 0 {
 			res := tx.Where("id = ? AND status = ?", c.ID, c.Status).Delete(&models.Comment{})
 			if res.Error != nil {
@@ -418,10 +421,8 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 			if res.RowsAffected == 0 {
 				return ErrConflict
 			}
-			if err := touchArticle(tx, c.ArticleID, -boolInt(counted(c.Status))); err != nil {
-				return err
-			}
 		} else {
+			to = models.StatusDeleted
 			if err := tx.Model(&models.Comment{}).Where("id = ?", c.ID).Updates(map[string]any{
 				"body": "", "body_html": "", "author_id": nil, "guest_name": "", "guest_email": "", "ip": "",
 			}).Error; err != nil {
@@ -431,10 +432,10 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 				return err
 			}
 		}
-		// Recounted when the thread changed: a public comment went, or a
-		// tombstone (public) took a comment's place, which shows the replies
-		// of one that was hidden.
-		if models.IsPublic(c.Status) {
+		// Recounted when the public thread changed: a public comment went,
+		// or a tombstone (public) took a comment's place, which shows the
+		// replies of one that was hidden.
+		if showsDifferently(from, to) {
 			if err := recount(tx, c.ArticleID); err != nil {
 				return err
 			}
@@ -444,13 +445,6 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 		}
 		return nil
 	})
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // VoteResult is a comment's score after a vote, and the voter's vote.

@@ -116,14 +116,11 @@ func touchArticle(tx *gorm.DB, articleID uint, delta int) error {
 	}).Error
 }
 
-// counted reports whether a comment in status adds to an article's comment_count.
-func counted(status string) bool { return status == models.StatusApproved }
-
-// setStatus moves a comment to status (with holds) and keeps its article's
-// count and version right. Every status change goes through here.
+// setStatus moves a comment to status (with holds). Every status change goes
+// through here. The caller then recounts the article (recount) if
+// showsDifferently(from, status): it does so once per article for a batch of
+// changes, and the recount also bumps the version that read caches key on.
 func setStatus(tx *gorm.DB, c *models.Comment, status string, holds []string, now time.Time) error {
-	before, after := counted(c.Status), counted(status)
-	wasPublic := models.IsPublic(c.Status) && !c.Shadow
 	updates := map[string]any{"status": status, "holds": strings.Join(holds, ","), "updated_at": now}
 	if status != models.StatusPending {
 		updates["shadow"] = false
@@ -131,19 +128,9 @@ func setStatus(tx *gorm.DB, c *models.Comment, status string, holds []string, no
 	if err := tx.Model(&models.Comment{}).Where("id = ?", c.ID).Updates(updates).Error; err != nil {
 		return fmt.Errorf("set status of comment %d: %w", c.ID, err)
 	}
-	delta := 0
-	switch {
-	case before && !after:
-		delta = -1
-	case !before && after:
-		delta = 1
-	}
 	c.Status, c.Holds = status, strings.Join(holds, ",")
 	if status != models.StatusPending {
 		c.Shadow = false
-	}
-	if delta != 0 || wasPublic || models.IsPublic(status) {
-		return touchArticle(tx, c.ArticleID, delta)
 	}
 	return nil
 }
