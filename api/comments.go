@@ -79,13 +79,13 @@ func (h *handler) listComments(c echo.Context) error {
 	q := models.ThreadQuery{ArticleID: a.ID, Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}
 	buf := pageBuffers.Get().(*[]byte)
 	defer putPageBuffer(buf)
-	if h.pages != nil && !viewer.IsModerator() {
-		var facts models.ReaderFacts
-		if viewer != nil {
-			if facts, err = models.LoadReaderFacts(ctx, h.store.Read, a.ID, viewer.ID); err != nil {
-				return err
-			}
+	var facts models.ReaderFacts
+	if viewer != nil {
+		if facts, err = models.LoadReaderFacts(ctx, h.store.Read, a.ID, viewer.ID); err != nil {
+			return err
 		}
+	}
+	if h.pages != nil && !viewer.IsModerator() {
 		var p *page
 		if !facts.Pending { // the public page lacks their pending comments
 			if p, err = h.sharedPage(ctx, q, a, slug); err != nil {
@@ -111,7 +111,7 @@ func (h *handler) listComments(c echo.Context) error {
 		q.Viewer = models.Viewer{UserID: viewer.ID, Moderator: viewer.IsModerator()}
 		cacheControl = "private, no-cache"
 	}
-	p, err := h.buildPage(ctx, q, a, slug, viewer, (*buf)[:0], false)
+	p, err := h.buildPage(ctx, q, a, slug, viewer, facts.Votes, (*buf)[:0], false)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (h *handler) listComments(c echo.Context) error {
 func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string) (*page, error) {
 	key := pageKey{article: a.ID, sort: q.Sort, limit: q.Limit, cursor: q.Cursor}
 	p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) (*page, error) {
-		return h.buildPage(ctx, q, a, slug, nil, nil, true)
+		return h.buildPage(ctx, q, a, slug, nil, nil, nil, true)
 	})
 	return p, err
 }
@@ -164,12 +164,13 @@ func (h *handler) personalize(ctx context.Context, p *page, userID uint, votes m
 	return &page{version: p.version, body: body, etag: etag}, nil
 }
 
-// buildPage loads a thread page as viewer sees it and encodes it, appending
-// to dst; record keeps the comments' marks for personalize. At most
+// buildPage loads a thread page as viewer sees it, with votes (the viewer's
+// on the article, from LoadReaderFacts), and encodes it, appending to dst;
+// record keeps the comments' marks for personalize. At most
 // cap(h.builds) builds run at once: a build is CPU work and about a
 // megabyte of garbage, and more of them at once than there are cores would
 // finish no sooner, only hold more memory.
-func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User, dst []byte, record bool) (*page, error) {
+func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string, viewer *models.User, votes map[uint]int, dst []byte, record bool) (*page, error) {
 	select {
 	case h.builds <- struct{}{}:
 		defer func() { <-h.builds }()
@@ -179,12 +180,6 @@ func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.
 	tp, err := models.LoadThread(ctx, h.store.Read, q)
 	if err != nil {
 		return nil, err
-	}
-	votes := map[uint]int{}
-	if viewer != nil && len(tp.IDs) > 0 {
-		if votes, err = models.VotesOf(ctx, h.store.Read, viewer.ID, tp.IDs); err != nil {
-			return nil, err
-		}
 	}
 	out := threadView{Items: make([]commentView, len(tp.Items)), Total: a.CommentCount}
 	size := 64

@@ -244,7 +244,7 @@ func explain(ctx context.Context, d *database, w *os.File) error {
 			_, err := models.LoadThread(ctx, db, models.ThreadQuery{ArticleID: article.ID, Sort: models.SortOldest, Limit: 50, Viewer: models.Viewer{UserID: 1, Moderator: true}})
 			return err
 		}},
-		{"signed-in extras: the reader's facts (pending check and votes), then votes by page (full builds)", func() error {
+		{"signed-in extras: the reader's facts (pending check and votes), then votes by id (moderation queue, one comment)", func() error {
 			if _, err := models.LoadReaderFacts(ctx, db, article.ID, 1); err != nil {
 				return err
 			}
