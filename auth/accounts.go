@@ -7,7 +7,6 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -47,8 +46,7 @@ type Accounts struct {
 	Tokens *Tokens
 	Now    func() time.Time
 
-	usersOnce sync.Once
-	users     *userCache
+	users userCache // on SQLite; see user
 }
 
 // Session is what a successful register, login or refresh returns.
@@ -354,7 +352,6 @@ func (a *Accounts) Authenticate(ctx context.Context, raw string) (*models.User, 
 func (a *Accounts) user(ctx context.Context, id uint) (*models.User, error) {
 	count, cacheable := a.Store.UserWrites()
 	if cacheable {
-		a.usersOnce.Do(func() { a.users = newUserCache() })
 		if u, ok := a.users.get(id, count); ok {
 			return u, nil
 		}

@@ -14,15 +14,12 @@ const maxCachedUsers = 10_000
 // that a signed-in request costs no query. It is only used where the store
 // can say when users last changed (Store.UserWrites, SQLite): every row is
 // kept under the count it was read at and dropped as soon as the count moves,
-// so a ban, a role change or a logout is seen by the very next request.
+// so a ban, a role change or a logout is seen by the very next request. The
+// zero value is ready to use.
 type userCache struct {
 	mu    sync.RWMutex
 	count uint64
 	rows  map[uint]models.User
-}
-
-func newUserCache() *userCache {
-	return &userCache{rows: map[uint]models.User{}}
 }
 
 // get returns a copy of user id's row if it was read under count.
@@ -46,6 +43,9 @@ func (c *userCache) put(u *models.User, count uint64) {
 	switch {
 	case count < c.count:
 		return // read before a change the cache has already seen
+	case c.rows == nil:
+		c.rows = map[uint]models.User{}
+		c.count = count
 	case count > c.count || len(c.rows) >= maxCachedUsers:
 		clear(c.rows)
 		c.count = count
