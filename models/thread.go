@@ -347,19 +347,25 @@ func VotesOf(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uin
 // OwnBodies returns the Markdown source of those of the given comments that
 // the user wrote, by id.
 func OwnBodies(ctx context.Context, db *gorm.DB, userID uint, ids []uint) (map[uint]string, error) {
-	rows, err := db.WithContext(ctx).Raw("SELECT id, body FROM comments WHERE id IN ? AND author_id = ?", ids, userID).Rows()
+	out, err := StringsByID(db.WithContext(ctx).Raw("SELECT id, body FROM comments WHERE id IN ? AND author_id = ?", ids, userID))
+	return out, MapError(err)
+}
+
+// StringsByID runs a query of (id, text) rows and returns the texts by id.
+func StringsByID(q *gorm.DB) (map[uint]string, error) {
+	rows, err := q.Rows()
 	if err != nil {
-		return nil, MapError(err)
+		return nil, err
 	}
 	defer rows.Close()
-	out := make(map[uint]string, len(ids))
+	out := map[uint]string{}
 	for rows.Next() {
 		var id uint
-		var body string
-		if err := rows.Scan(&id, &body); err != nil {
+		var s string
+		if err := rows.Scan(&id, &s); err != nil {
 			return nil, err
 		}
-		out[id] = body
+		out[id] = s
 	}
 	return out, rows.Err()
 }

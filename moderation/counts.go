@@ -82,7 +82,7 @@ func publicCount(tx *gorm.DB, articleID uint) (int, error) {
 	for len(parents) > 0 {
 		var next []uint
 		for chunk := range slices.Chunk(parents, maxIDsPerQuery) {
-			replies, err := replyStatuses(tx.Raw("SELECT id, status FROM comments WHERE parent_id IN ?", chunk))
+			replies, err := models.StringsByID(tx.Raw("SELECT id, status FROM comments WHERE parent_id IN ?", chunk))
 			if err != nil {
 				return 0, err
 			}
@@ -100,25 +100,6 @@ func publicCount(tx *gorm.DB, articleID uint) (int, error) {
 		parents = next
 	}
 	return approved, nil
-}
-
-// replyStatuses runs a query of (id, status) rows and returns them by id.
-func replyStatuses(q *gorm.DB) (map[uint]string, error) {
-	rows, err := q.Rows()
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[uint]string{}
-	for rows.Next() {
-		var id uint
-		var status string
-		if err := rows.Scan(&id, &status); err != nil {
-			return nil, err
-		}
-		out[id] = status
-	}
-	return out, rows.Err()
 }
 
 // showsDifferently reports whether moving a comment from one status to
