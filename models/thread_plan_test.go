@@ -45,47 +45,6 @@ func recordStatements(t *testing.T, db *gorm.DB) (take func() []statement) {
 	}
 }
 
-// plans returns a statement's query plans, one line per node: SQLite's
-// EXPLAIN QUERY PLAN; on PostgreSQL the plan for these values and the
-// generic plan a prepared statement may switch to after five runs.
-func plans(t *testing.T, db *gorm.DB, st statement) []string {
-	t.Helper()
-	if db.Dialector.Name() == "sqlite" {
-		return []string{explainRows(t, db, "EXPLAIN QUERY PLAN "+st.sql, st.vars...)}
-	}
-	custom := explainRows(t, db, "EXPLAIN (COSTS OFF) "+st.sql, st.vars...)
-	var generic string
-	err := db.Connection(func(conn *gorm.DB) error {
-		if err := conn.Exec("SET plan_cache_mode = force_generic_plan").Error; err != nil {
-			return err
-		}
-		defer conn.Exec("RESET plan_cache_mode")
-		if err := conn.Exec("PREPARE plan_test AS " + st.sql).Error; err != nil {
-			return err
-		}
-		defer conn.Exec("DEALLOCATE plan_test")
-		params := make([]string, len(st.vars))
-		for i := range params {
-			params[i] = fmt.Sprintf("$%d", i+1)
-		}
-		generic = explainRows(t, conn, conn.Dialector.Explain("EXPLAIN (COSTS OFF) EXECUTE plan_test("+strings.Join(params, ", ")+")", st.vars...))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return []string{custom, generic}
-}
-
-func explainRows(t *testing.T, db *gorm.DB, q string, vars ...any) string {
-	t.Helper()
-	lines, err := models.ExplainLines(db, q, vars...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return strings.Join(lines, "\n")
-}
-
 // TestThreadPlans checks the plans of a signed-in reader's hot reads on a
 // thread of 4,000 comments beside 200 small ones (so a generic plan, which
 // expects an average thread, underestimates it), on SQLite and on
@@ -124,7 +83,7 @@ func TestThreadPlans(t *testing.T) {
 	// check fails unless every plan of the statement has all of want and none of refuse.
 	check := func(st statement, want []string, refuse ...string) {
 		t.Helper()
-		for _, p := range plans(t, s.Read, st) {
+		for _, p := range dbtest.Plans(t, s.Read, st.sql, st.vars...) {
 			for _, w := range want {
 				if !strings.Contains(p, w) {
 					t.Errorf("plan lacks %q:\n%s\n%s", w, st.sql, p)

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/models/dbtest"
 	"github.com/parley-comments/parley/moderation"
 )
 
@@ -208,7 +209,7 @@ func TestService_QueueFlaggedPlans(t *testing.T) {
 		want, refuse = []string{"comments_pkey"}, []string{"Seq Scan on comments", "idx_comments_article_status", "idx_comments_status"}
 	}
 	for i, sql := range statements {
-		for _, plan := range queryPlans(t, db, sql, vars[i]) {
+		for _, plan := range dbtest.Plans(t, db, sql, vars[i]...) {
 			for _, w := range want {
 				if !strings.Contains(plan, w) {
 					t.Errorf("plan lacks %q:\n%s\n%s", w, sql, plan)
@@ -221,48 +222,4 @@ func TestService_QueueFlaggedPlans(t *testing.T) {
 			}
 		}
 	}
-}
-
-// queryPlans returns SQLite's EXPLAIN QUERY PLAN of a statement, or
-// PostgreSQL's plan for the values and its generic plan.
-func queryPlans(t *testing.T, db *gorm.DB, sql string, vars []any) []string {
-	t.Helper()
-	if db.Dialector.Name() == "sqlite" {
-		return []string{explainText(t, db, "EXPLAIN QUERY PLAN "+sql, vars...)}
-	}
-	plans := []string{explainText(t, db, "EXPLAIN (COSTS OFF) "+sql, vars...)}
-	err := db.Connection(func(conn *gorm.DB) error {
-		if err := conn.Exec("SET plan_cache_mode = force_generic_plan").Error; err != nil {
-			return err
-		}
-		defer conn.Exec("RESET plan_cache_mode")
-		if err := conn.Exec("PREPARE plan_test AS " + sql).Error; err != nil {
-			return err
-		}
-		defer conn.Exec("DEALLOCATE plan_test")
-		execute := "EXECUTE plan_test"
-		if len(vars) > 0 {
-			params := make([]string, len(vars))
-			for i := range params {
-				params[i] = fmt.Sprintf("$%d", i+1)
-			}
-			execute = conn.Dialector.Explain(execute+"("+strings.Join(params, ", ")+")", vars...)
-		}
-		plans = append(plans, explainText(t, conn, "EXPLAIN (COSTS OFF) "+execute))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return plans
-}
-
-// explainText returns an EXPLAIN's last column, one row a line.
-func explainText(t *testing.T, db *gorm.DB, q string, vars ...any) string {
-	t.Helper()
-	lines, err := models.ExplainLines(db, q, vars...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	return strings.Join(lines, "\n")
 }
