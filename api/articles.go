@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -147,7 +148,7 @@ func (h *handler) createArticle(c echo.Context) error {
 	a := models.Article{Slug: req.Slug, Title: strings.TrimSpace(req.Title), Body: req.Body, URL: req.URL, PublishedAt: now, ModerationMode: "post"}
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error { return tx.Create(&a).Error })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return newError(http.StatusConflict, "conflict", "an article with this slug exists")
+		return fault.New(fault.Conflict, "an article with this slug exists")
 	}
 	if err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/parley-comments/parley/models"
 )
 
 // decodeJSON reads a JSON request body into v. Unknown fields are ignored
@@ -20,8 +22,8 @@ func decodeJSON(c echo.Context, v any) error {
 	// route that takes one, and anything else fails to parse with a 400.
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		if strings.Contains(err.Error(), "request body too large") {
-			return newError(413, "payload_too_large", "request body is larger than 64 KiB")
+		if tooLarge(err) {
+			return errTooLarge
 		}
 		return badRequest("could not read the request body", nil)
 	}
@@ -45,8 +47,8 @@ func decodeJSON(c echo.Context, v any) error {
 			return badRequest(fmt.Sprintf("%s must be %s", field, jsonKind(typ.Type.Kind().String())), map[string]string{field: "wrong type"})
 		case errors.As(err, &syntax):
 			return badRequest(fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), nil)
-		case strings.Contains(err.Error(), "request body too large"):
-			return newError(413, "payload_too_large", "request body is larger than 64 KiB")
+		case tooLarge(err):
+			return errTooLarge
 		}
 		return badRequest("malformed JSON: "+err.Error(), nil)
 	}
@@ -54,6 +56,15 @@ func decodeJSON(c echo.Context, v any) error {
 		return badRequest("request body must hold one JSON object", nil)
 	}
 	return nil
+}
+
+// tooLarge reports whether reading the body failed on its size limit: Echo's
+// BodyLimit answers a chunked body that grows past it with its 413 error,
+// net/http's MaxBytesReader with *http.MaxBytesError.
+func tooLarge(err error) bool {
+	var ee *echo.HTTPError
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe) || errors.As(err, &ee) && ee.Code == http.StatusRequestEntityTooLarge
 }
 
 func jsonKind(k string) string {
@@ -75,7 +86,7 @@ func jsonKind(k string) string {
 func pathID(c echo.Context, name string) (uint, error) {
 	n, err := strconv.ParseUint(c.Param(name), 10, 32)
 	if err != nil || n == 0 {
-		return 0, newError(404, "not_found", "not found")
+		return 0, models.ErrNotFound
 	}
 	return uint(n), nil
 }

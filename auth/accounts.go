@@ -12,16 +12,16 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // Account errors; the API maps each to a status.
 var (
-	ErrInvalidCredentials = errors.New("invalid username or password")
-	ErrTaken              = errors.New("username or email is already taken")
-	ErrInvalidRefresh     = errors.New("refresh token is invalid or expired")
+	ErrInvalidCredentials = fault.New(fault.InvalidCredentials, "wrong username or password")
+	ErrTaken              = fault.New(fault.Conflict, "username or email is already taken")
+	ErrInvalidRefresh     = fault.New(fault.InvalidToken, "the refresh token is invalid or expired; sign in again")
 )
 
 // RefreshTTL is how long a login lasts without being refreshed.
@@ -120,7 +120,7 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 		fields["display_name"] = "at most 64 characters"
 	}
 	if len(fields) > 0 {
-		return nil, &moderation.ValidationError{Message: "invalid registration", Fields: fields}
+		return nil, fault.InvalidFields("invalid registration", fields)
 	}
 	if display == "" {
 		display = r.Username
@@ -206,7 +206,7 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 // loses it, and the client signs in again with the new password.
 func (a *Accounts) ChangePassword(ctx context.Context, user *models.User, current, next string) error {
 	if !validPassword(next) {
-		return &moderation.ValidationError{Message: "the new password must be " + passwordRule, Fields: map[string]string{"new_password": passwordRule}}
+		return fault.InvalidFields("the new password must be "+passwordRule, map[string]string{"new_password": passwordRule})
 	}
 	// The hash is read again rather than taken from user: it may have
 	// changed since the request was authenticated.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/parley-comments/parley/fault"
 )
 
 // MaxTokenLength is the longest access token Parse looks at; longer tokens are refused before parsing.
@@ -22,7 +23,7 @@ const leeway = 30 * time.Second
 
 var (
 	// ErrInvalidToken is wrapped by every error Parse returns.
-	ErrInvalidToken = errors.New("auth: invalid token")
+	ErrInvalidToken = fault.New(fault.Unauthorized, "the access token is invalid or expired")
 	// ErrWeakSecret is returned by NewTokens for a signing secret shorter than 32 bytes.
 	ErrWeakSecret = errors.New("auth: signing secret shorter than 32 bytes")
 )

@@ -3,12 +3,13 @@
 package models
 
 import (
-	"errors"
 	"time"
+
+	"github.com/parley-comments/parley/fault"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = fault.New(fault.NotFound, "not found")
 
 // Comment statuses.
 const (

@@ -32,13 +32,6 @@ type Submission struct {
 	IP       string
 }
 
-// ErrGuestsDisabled refuses a guest comment when guests may not post.
-var ErrGuestsDisabled = errors.New("sign in to comment")
-
-// ErrBadParent refuses a reply to a comment that is not a visible comment of
-// the same article (API: 422).
-var ErrBadParent = errors.New("parent_id must be a visible comment of this article")
-
 // Submit validates, decides on and stores a new comment.
 func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, error) {
 	rules, matcher, err := s.rulesAndMatcher(ctx)
@@ -235,14 +228,14 @@ func hashBody(body string) string {
 func cleanBody(raw string, maxChars int) (string, error) {
 	body, err := markup.CleanBody(raw)
 	if err != nil {
-		return "", &ValidationError{Message: "body " + err.Error(), Fields: map[string]string{"body": err.Error()}}
+		return "", invalid("body "+err.Error(), map[string]string{"body": err.Error()})
 	}
 	body = strings.TrimSpace(body)
 	switch {
 	case body == "":
-		return "", &ValidationError{Message: "body must not be empty", Fields: map[string]string{"body": "required"}}
+		return "", invalid("body must not be empty", map[string]string{"body": "required"})
 	case utf8.RuneCountInString(body) > maxChars:
-		return "", &ValidationError{Message: fmt.Sprintf("body is longer than %d characters", maxChars), Fields: map[string]string{"body": "too long"}}
+		return "", invalid(fmt.Sprintf("body is longer than %d characters", maxChars), map[string]string{"body": "too long"})
 	}
 	return body, nil
 }
@@ -258,7 +251,7 @@ func cleanGuest(g Guest) (name, email string, err error) {
 		fields["guest_email"] = "not a valid email address"
 	}
 	if len(fields) > 0 {
-		return "", "", &ValidationError{Message: "invalid guest details", Fields: fields}
+		return "", "", invalid("invalid guest details", fields)
 	}
 	return name, strings.ToLower(email), nil
 }
@@ -457,7 +450,7 @@ type VoteResult struct {
 // withdraw it). Voting on one's own comment is refused.
 func (s *Service) Vote(ctx context.Context, id uint, voter *models.User, value int) (VoteResult, error) {
 	if value < -1 || value > 1 {
-		return VoteResult{}, &ValidationError{Message: "value must be 1, -1 or 0", Fields: map[string]string{"value": "must be 1, -1 or 0"}}
+		return VoteResult{}, invalid("value must be 1, -1 or 0", map[string]string{"value": "must be 1, -1 or 0"})
 	}
 	if voter.ActiveBan(s.Now()) == models.BanNormal {
 		return VoteResult{}, ErrBanned

@@ -1,9 +1,7 @@
 package moderation
 
 import (
-	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // Hold reasons, recorded with a held comment and shown in the moderation queue.
@@ -166,20 +164,6 @@ func ShouldHide(r Rules, status string, distinctFlaggers int) bool {
 	return status == StatusApproved && distinctFlaggers >= r.FlagThreshold
 }
 
-// CheckBody returns a *ValidationError when body is blank or longer than r.MaxBodyChars characters.
-func CheckBody(r Rules, body string) error {
-	if isBlank(body) {
-		return &ValidationError{Message: "body must not be empty", Fields: map[string]string{"body": "required"}}
-	}
-	if utf8.RuneCountInString(body) > r.MaxBodyChars {
-		return &ValidationError{
-			Message: "body is too long",
-			Fields:  map[string]string{"body": "at most " + strconv.Itoa(r.MaxBodyChars) + " characters"},
-		}
-	}
-	return nil
-}
-
 func isStaff(a Author) bool {
 	return !a.Guest && (a.Role == RoleModerator || a.Role == RoleAdmin)
 }
@@ -202,9 +186,4 @@ func statusFor(holds []string) string {
 
 func refuse(err error) Verdict {
 	return Verdict{Holds: []string{}, Err: err}
-}
-
-// isBlank reports whether body has nothing but whitespace and invisible characters.
-func isBlank(body string) bool {
-	return NormalizeForMatch(body) == ""
 }

@@ -271,40 +271,6 @@ func TestShouldHide(t *testing.T) {
 	}
 }
 
-func TestCheckBody(t *testing.T) {
-	r := DefaultRules()
-	r.MaxBodyChars = 5
-	tests := []struct {
-		name, body string
-		wantField  string // "" for no error
-	}{
-		{"short body", "hello", ""},
-		{"characters, not bytes, are counted", "héllö", ""},
-		{"empty", "", "body"},
-		{"only whitespace", " \n\t ", "body"},
-		{"only invisible characters", "\u200b\u00ad", "body"},
-		{"one character too long", "hello!", "body"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := CheckBody(r, tt.body)
-			if tt.wantField == "" {
-				if err != nil {
-					t.Fatalf("CheckBody = %v, want nil", err)
-				}
-				return
-			}
-			var invalid *ValidationError
-			if !errors.As(err, &invalid) {
-				t.Fatalf("CheckBody = %v, want a *ValidationError", err)
-			}
-			if invalid.Fields[tt.wantField] == "" || invalid.Message == "" {
-				t.Errorf("got %q %v, want a message and field %q", invalid.Message, invalid.Fields, tt.wantField)
-			}
-		})
-	}
-}
-
 func BenchmarkDecide(b *testing.B) {
 	r := DefaultRules()
 	r.BlockedWords = benchWords()

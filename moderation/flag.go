@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -52,7 +53,7 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 		fields["note"] = fmt.Sprintf("at most %d characters", maxFlagNote)
 	}
 	if len(fields) > 0 {
-		return nil, &ValidationError{Message: "invalid flag: " + describeFields(fields), Fields: fields}
+		return nil, invalid("invalid flag: "+fault.DescribeFields(fields), fields)
 	}
 	now := s.Now()
 	if flagger.ActiveBan(now) == models.BanNormal {
@@ -107,7 +108,7 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 		return recount(tx, c.ArticleID) // its replies are hidden with it
 	})
 	if err != nil {
-		return nil, withContext(err, "flag comment %d", commentID)
+		return nil, fmt.Errorf("flag comment %d: %w", commentID, err)
 	}
 	return f, nil
 }

@@ -198,8 +198,8 @@ func (q *QueueQuery) normalize() error {
 		q.State = QueuePending
 	case QueuePending, QueueFlagged, QueueSpam, QueueRejected:
 	default:
-		return &ValidationError{Message: "state must be pending, flagged, spam or rejected",
-			Fields: map[string]string{"state": "pending, flagged, spam or rejected"}}
+		return invalid("state must be pending, flagged, spam or rejected",
+			map[string]string{"state": "pending, flagged, spam or rejected"})
 	}
 	switch q.Sort {
 	case "":
@@ -210,7 +210,7 @@ func (q *QueueQuery) normalize() error {
 		}
 	case SortOldest, SortNewest, SortFlags:
 	default:
-		return &ValidationError{Message: "sort must be oldest, newest or flags", Fields: map[string]string{"sort": "oldest, newest or flags"}}
+		return invalid("sort must be oldest, newest or flags", map[string]string{"sort": "oldest, newest or flags"})
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50

@@ -64,8 +64,8 @@ func (s *Service) rulesAndMatcher(ctx context.Context) (Rules, *Matcher, error) 
 	case err != nil:
 		return Rules{}, nil, fmt.Errorf("load rules: %w", models.MapError(err))
 	default:
-		if err := json.Unmarshal([]byte(row.Value), &r); err != nil {
-			return Rules{}, nil, fmt.Errorf("decode rules: %w", err)
+		if r, err = ParseRules([]byte(row.Value)); err != nil {
+			return Rules{}, nil, fmt.Errorf("stored rules: %w", err)
 		}
 	}
 	s.rules, s.matcher, s.loadedAt = r, NewMatcher(r.BlockedWords), time.Now()
