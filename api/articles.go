@@ -170,7 +170,7 @@ func (h *handler) updateArticle(c echo.Context) error {
 	if len(fields) > 0 {
 		return badRequest("invalid article", fields)
 	}
-	updates := map[string]any{"version": gorm.Expr("version + 1"), "updated_at": h.cfg.Now().UTC()}
+	updates := map[string]any{"updated_at": h.cfg.Now().UTC()}
 	if req.Title != nil {
 		updates["title"] = strings.TrimSpace(*req.Title)
 	}
@@ -196,7 +196,10 @@ func (h *handler) updateArticle(c echo.Context) error {
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		return tx.Where("slug = ?", slug).Take(&a).Error
+		if err := tx.Where("slug = ?", slug).Take(&a).Error; err != nil {
+			return err
+		}
+		return models.TouchArticle(tx, a.ID, 0)
 	})
 	if err != nil {
 		return err

@@ -78,7 +78,7 @@ func toAPIError(err error) (int, apiError, int) {
 	}
 	code := fe.Code
 	if code == fault.Unprocessable {
-		code = fault.Invalid // API.md: validation_failed is a 400 or a 422
+		code = fault.Invalid // the contract: validation_failed is a 400 or a 422
 	}
 	return status, apiError{Code: string(code), Message: fe.Message, Fields: fe.Fields}, int((fe.RetryAfter + time.Second - 1) / time.Second)
 }

@@ -113,7 +113,7 @@ func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// securityHeaders are set on every response (HARDENING.md).
+// securityHeaders are set on every response.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()

@@ -11,7 +11,7 @@ import (
 	"github.com/parley-comments/parley/moderation"
 )
 
-// Starting limits from HARDENING.md. Posting limits come from the rules.
+// Starting limits for sign-in and actions, per client. Posting limits come from the rules.
 const (
 	authPerMinute   = 5 // login and register, per IP
 	authBurst       = 5

@@ -16,7 +16,7 @@ import (
 )
 
 // decodeJSON reads a JSON request body into v. Unknown fields are ignored
-// (API.md); malformed JSON and wrong types are a 400 that says where.
+// (the API contract); malformed JSON and wrong types are a 400 that says where.
 func decodeJSON(c echo.Context, v any) error {
 	// The Content-Type is not checked: a JSON body is expected on every
 	// route that takes one, and anything else fails to parse with a 400.
