@@ -69,7 +69,7 @@ func ArticleBody() string {
 func seedArticle(ctx context.Context, s *models.Store, now time.Time) error {
 	return s.WriteTx(ctx, func(tx *gorm.DB) error {
 		var n int64
-		if err := tx.Model(&models.Article{}).Where("slug = ?", ArticleSlug).Count(&n).Error; err != nil {
+		if err := tx.Model(&models.Article{}).Where("site_id = ? AND slug = ?", models.DefaultSite, ArticleSlug).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {
