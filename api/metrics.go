@@ -28,6 +28,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	posted   *prometheus.CounterVec
+	security *prometheus.CounterVec
 }
 
 func newMetrics(store *models.Store, pages *pageCache) *metrics {
@@ -46,8 +47,9 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 			Name: "parley_comments_posted_total",
 			Help: "Comments submitted, by outcome: approved or pending (stored), refused (a 4xx answer) or failed (a 5xx answer).",
 		}, []string{"status"}),
+		security: newSecurityEvents(),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.posted,
+	m.registry.MustRegister(m.requests, m.latency, m.posted, m.security,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{store: store},
