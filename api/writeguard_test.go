@@ -64,7 +64,7 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 	accepted := []map[string]string{
 		{"Content-Type": "application/json"}, // a script or server, no browser headers
 		{"Content-Type": "application/json; charset=utf-8", "Origin": "https://blog.example", "Sec-Fetch-Site": "cross-site"}, // an allowed blog
-		{"Content-Type": "application/json", "Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"},                   // the widget's own frame
+		{"Content-Type": "application/json", "Origin": "http://example.com", "Sec-Fetch-Site": "same-origin"},                 // the widget's own frame
 	}
 	for i, h := range accepted {
 		rec := doRaw(t, s, "POST", path, h, strings.Replace(guest, "visitor", "visitor "+string(rune('a'+i)), 1))
