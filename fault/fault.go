@@ -17,24 +17,25 @@ type Code string
 // The codes. Their values are the codes the API sends, except Unprocessable,
 // which the API sends as "validation_failed" with a 422.
 const (
-	Invalid            Code = "validation_failed"   // the request is malformed or a field is wrong
-	Unprocessable      Code = "unprocessable"       // well-formed, but refers to something it may not (a hidden parent)
-	Unauthorized       Code = "unauthorized"        // no valid credentials
-	InvalidCredentials Code = "invalid_credentials" // wrong login or password
-	InvalidToken       Code = "invalid_token"       // a spent or unknown refresh token
-	Forbidden          Code = "forbidden"           // signed in, not allowed
-	Banned             Code = "banned"              // under an active ban
-	Locked             Code = "locked"              // the article's comments are closed
-	EditWindowClosed   Code = "edit_window_closed"  // too late for an author's edit
-	NotFound           Code = "not_found"           // no such thing, or not visible to the caller
-	MethodNotAllowed   Code = "method_not_allowed"  // the route exists, the method does not
-	Conflict           Code = "conflict"            // clashes with the current state
-	Duplicate          Code = "duplicate"           // the same comment again
-	TooLarge           Code = "payload_too_large"   // the request body is over the limit
-	RateLimited        Code = "rate_limited"        // too many requests; retry later
-	Unavailable        Code = "unavailable"         // the server is busy; retry soon
-	StorageFull        Code = "storage_full"        // the disk is full
-	Internal           Code = "internal"            // anything else: logged, shown to nobody
+	Invalid              Code = "validation_failed"      // the request is malformed or a field is wrong
+	Unprocessable        Code = "unprocessable"          // well-formed, but refers to something it may not (a hidden parent)
+	Unauthorized         Code = "unauthorized"           // no valid credentials
+	InvalidCredentials   Code = "invalid_credentials"    // wrong login or password
+	InvalidToken         Code = "invalid_token"          // a spent or unknown refresh token
+	Forbidden            Code = "forbidden"              // signed in, not allowed
+	Banned               Code = "banned"                 // under an active ban
+	Locked               Code = "locked"                 // the article's comments are closed
+	EditWindowClosed     Code = "edit_window_closed"     // too late for an author's edit
+	NotFound             Code = "not_found"              // no such thing, or not visible to the caller
+	MethodNotAllowed     Code = "method_not_allowed"     // the route exists, the method does not
+	Conflict             Code = "conflict"               // clashes with the current state
+	Duplicate            Code = "duplicate"              // the same comment again
+	TooLarge             Code = "payload_too_large"      // the request body is over the limit
+	UnsupportedMediaType Code = "unsupported_media_type" // the request body is not JSON
+	RateLimited          Code = "rate_limited"           // too many requests; retry later
+	Unavailable          Code = "unavailable"            // the server is busy; retry soon
+	StorageFull          Code = "storage_full"           // the disk is full
+	Internal             Code = "internal"               // anything else: logged, shown to nobody
 )
 
 // Error is an error with a code, a message for the client, and optionally
