@@ -37,8 +37,9 @@ func (e *ReusedError) Error() string {
 	return fmt.Sprintf("spent refresh token of user %d presented again; login revoked", e.UserID)
 }
 
-// Is makes a ReusedError match ErrInvalidRefresh.
-func (e *ReusedError) Is(target error) bool { return target == ErrInvalidRefresh }
+// Unwrap makes a ReusedError an ErrInvalidRefresh, for errors.Is and for the
+// code and message the client gets (not this one's, which is for the log).
+func (e *ReusedError) Unwrap() error { return ErrInvalidRefresh }
 
 // RefreshTTL is how long a login lasts without being refreshed.
 const RefreshTTL = 30 * 24 * time.Hour

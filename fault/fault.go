@@ -2,6 +2,10 @@
 // machine code a client is answered with. Every package returns these (or
 // wraps them with context on the way up); the API turns a code into an HTTP
 // status through one table, so no layer recognizes an error by its text.
+//
+// An error type of a package's own that stands for a code (one carrying
+// details for the log) unwraps to its *Error with Unwrap, not Is: the API
+// finds the code with errors.As, which follows Unwrap only.
 package fault
 
 import (
