@@ -12,6 +12,11 @@ import (
 // address and counted in parley_security_events_total.
 const (
 	eventRefreshReuse = "refresh_token_reuse" // a spent refresh token came back: its login was revoked
+	eventLoginFailed  = "login_failed"        // a wrong username or password (which of the two is not said)
+	eventRateLimited  = "rate_limited"        // a request refused with 429
+	eventBan          = "user_banned"         // a moderator banned a user
+	eventUnban        = "user_unbanned"
+	eventRoleChange   = "role_changed" // an admin changed a user's role
 )
 
 func newSecurityEvents() *prometheus.CounterVec {
@@ -25,7 +30,6 @@ func newSecurityEvents() *prometheus.CounterVec {
 // secret: ids and counts only.
 func (h *handler) securityEvent(c echo.Context, event string, attrs ...any) {
 	h.metrics.security.WithLabelValues(event).Inc()
-	base := []any{"event", event, "ip", c.RealIP(), "route", c.Path(),
-		"request_id", c.Response().Header().Get(echo.HeaderXRequestID)}
+	base := []any{"event", event, "ip", c.RealIP(), "route", c.Path()}
 	h.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "security event", slog.Group("security", append(base, attrs...)...))
 }
