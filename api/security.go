@@ -11,12 +11,14 @@ import (
 // abuses accounts. Each is logged at warning level with the client's
 // address and counted in parley_security_events_total.
 const (
-	eventRefreshReuse = "refresh_token_reuse" // a spent refresh token came back: its login was revoked
-	eventLoginFailed  = "login_failed"        // a wrong username or password (which of the two is not said)
-	eventRateLimited  = "rate_limited"        // a request refused with 429
-	eventBan          = "user_banned"         // a moderator banned a user
-	eventUnban        = "user_unbanned"
-	eventRoleChange   = "role_changed" // an admin changed a user's role
+	eventRefreshReuse     = "refresh_token_reuse" // a spent refresh token came back: its login was revoked
+	eventPasswordGuessing = "password_guessing"   // a wrong password past the free failures: password login now held (user_id 0: an unknown login)
+	eventLoginThrottled   = "login_throttled"     // a login refused unchecked while its account's delay runs
+	eventLoginFailed      = "login_failed"        // a wrong username or password (which of the two is not said)
+	eventRateLimited      = "rate_limited"        // a request refused with 429 by a rate limit
+	eventBan              = "user_banned"         // a moderator banned a user
+	eventUnban            = "user_unbanned"
+	eventRoleChange       = "role_changed" // an admin changed a user's role
 )
 
 func newSecurityEvents() *prometheus.CounterVec {
