@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/fault"
 )
 
