@@ -61,6 +61,15 @@ func threadSort(c echo.Context) (string, error) {
 // the shared page with their votes and sources spliced in; anyone else's
 // page is built for them.
 func (h *handler) listComments(c echo.Context) error {
+	a, err := h.threadArticle(c.Request().Context(), models.DefaultSite, c.Param("slug"))
+	if err != nil {
+		return err
+	}
+	return h.serveThread(c, a, c.Param("slug"))
+}
+
+// serveThread answers a page of a's thread, whose key is slug.
+func (h *handler) serveThread(c echo.Context, a models.ArticleRef, slug string) error {
 	sort, err := threadSort(c)
 	if err != nil {
 		return err
@@ -70,11 +79,6 @@ func (h *handler) listComments(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	slug := c.Param("slug")
-	a, err := h.threadArticle(ctx, slug)
-	if err != nil {
-		return err
-	}
 	viewer := currentUser(c)
 	q := models.ThreadQuery{ArticleID: a.ID, Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}
 	buf := pageBuffers.Get().(*[]byte)

@@ -10,6 +10,7 @@ import (
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/sites"
 )
 
 // apiError is the body of every error response: {"error": {...}}.
@@ -87,6 +88,14 @@ func toAPIError(err error) (int, apiError, int) {
 		return http.StatusConflict, apiError{Code: "duplicate", Message: err.Error()}, 0
 	case errors.Is(err, moderation.ErrConflict):
 		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}, 0
+	case errors.Is(err, sites.ErrExists):
+		return http.StatusConflict, apiError{Code: "conflict", Message: sites.ErrExists.Error()}, 0
+	case errors.Is(err, sites.ErrInUse):
+		return http.StatusConflict, apiError{Code: "conflict", Message: sites.ErrInUse.Error()}, 0
+	case errors.Is(err, sites.ErrNoAutoThreads):
+		return http.StatusForbidden, apiError{Code: "auto_threads_off", Message: sites.ErrNoAutoThreads.Error()}, 0
+	case errors.Is(err, sites.ErrForeignOrigin):
+		return http.StatusForbidden, apiError{Code: "origin_not_allowed", Message: sites.ErrForeignOrigin.Error()}, 0
 	case errors.Is(err, models.ErrBusy):
 		return http.StatusServiceUnavailable, apiError{Code: "unavailable", Message: "the server is busy; try again shortly"}, 1
 	case errors.Is(err, models.ErrFull):

@@ -124,10 +124,10 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // cors (for /api/ paths; it sits on the root so preflights of any route
-// reach it) answers only the configured blog origins, compared exactly, and never
-// with credentials: the API is called with bearer tokens, not cookies.
+// reach it) answers only the sites' origins (the configured ones of the
+// default site and each site's own), compared exactly, and never with
+// credentials: the API is called with bearer tokens, not cookies.
 func (h *handler) cors() echo.MiddlewareFunc {
-	allowed := h.cfg.AllowedOrigins
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
@@ -136,7 +136,14 @@ func (h *handler) cors() echo.MiddlewareFunc {
 			origin := c.Request().Header.Get(echo.HeaderOrigin)
 			hd := c.Response().Header()
 			hd.Add(echo.HeaderVary, echo.HeaderOrigin)
-			ok := origin != "" && slices.Contains(allowed, origin)
+			ok := false
+			if origin != "" {
+				allowed, err := h.sites.Origins(c.Request().Context())
+				if err != nil {
+					return err
+				}
+				ok = slices.Contains(allowed, origin)
+			}
 			if ok {
 				hd.Set(echo.HeaderAccessControlAllowOrigin, origin)
 				hd.Set(echo.HeaderAccessControlExposeHeaders, "Retry-After, ETag, X-Request-Id")

@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
@@ -24,12 +26,23 @@ type Guest struct {
 
 // Submission is a new comment as the API received it.
 type Submission struct {
-	Slug     string
+	Site     string       // the article's site; empty for the default site
+	Slug     string       // the article's key within its site
 	Author   *models.User // nil for a guest
 	Guest    *Guest
 	Body     string
 	ParentID *uint
 	IP       string
+	// Open, when set, creates the article if the site has none under Slug
+	// yet, in the comment's transaction: a refused comment leaves no thread.
+	Open *Opening
+}
+
+// Opening is the thread a first comment creates for a page that has none.
+// Whoever sets it has checked that the site lets this page open one.
+type Opening struct {
+	Title string
+	URL   string
 }
 
 // ErrGuestsDisabled refuses a guest comment when guests may not post.
@@ -41,7 +54,8 @@ var ErrBadParent = errors.New("parent_id must be a visible comment of this artic
 
 // Submit validates, decides on and stores a new comment.
 func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, error) {
-	rules, matcher, err := s.rulesAndMatcher(ctx)
+	site := cmp.Or(in.Site, models.DefaultSite)
+	rules, matcher, err := s.siteRulesAndMatcher(ctx, site)
 	if err != nil {
 		return nil, err
 	}
@@ -58,11 +72,15 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 			return nil, err
 		}
 	}
-	article, err := s.articleBySlug(ctx, in.Slug)
+	now := s.Now()
+	article, err := s.articleBySlug(ctx, site, in.Slug)
+	if errors.Is(err, models.ErrNotFound) && in.Open != nil {
+		article, err = &models.Article{SiteID: site, Slug: in.Slug, Title: in.Open.Title, URL: in.Open.URL,
+			PublishedAt: now, ModerationMode: "post", CreatedAt: now, UpdatedAt: now}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
 	c := &models.Comment{ArticleID: article.ID, GuestName: guestName, GuestEmail: guestEmail, IP: in.IP,
 		Body: body, BodyHash: hashBody(body), RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
 	if in.ParentID != nil {
@@ -92,6 +110,13 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 	}
 	c.Status, c.Holds, c.Shadow = v.Status, strings.Join(v.Holds, ","), v.Shadow
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		if c.ArticleID == 0 {
+			id, err := openThread(tx, *article)
+			if err != nil {
+				return err
+			}
+			c.ArticleID = id
+		}
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
@@ -160,12 +185,29 @@ func (s *Service) hiddenAncestor(ctx context.Context, id uint) (bool, error) {
 
 // articleBySlug loads what Submit needs of an article: not its body, which
 // can be long.
-func (s *Service) articleBySlug(ctx context.Context, slug string) (*models.Article, error) {
+func (s *Service) articleBySlug(ctx context.Context, site, slug string) (*models.Article, error) {
 	var a models.Article
-	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
-		return nil, fmt.Errorf("article %q: %w", slug, models.MapError(err))
+	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("site_id = ? AND slug = ?", site, slug).Take(&a).Error; err != nil {
+		return nil, fmt.Errorf("article %q of site %q: %w", slug, site, models.MapError(err))
 	}
 	return &a, nil
+}
+
+// openThread stores a, a page's first thread, and returns its id. A first
+// comment posted at the same moment may have created it already: then that
+// article is the thread.
+func openThread(tx *gorm.DB, a models.Article) (uint, error) {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&a).Error; err != nil {
+		return 0, fmt.Errorf("open thread %q: %w", a.Slug, err)
+	}
+	if a.ID != 0 {
+		return a.ID, nil
+	}
+	var id uint
+	if err := tx.Model(&models.Article{}).Where("site_id = ? AND slug = ?", a.SiteID, a.Slug).Pluck("id", &id).Error; err != nil || id == 0 {
+		return 0, fmt.Errorf("open thread %q: %w", a.Slug, cmp.Or(err, models.ErrNotFound))
+	}
+	return id, nil
 }
 
 // authorFacts gathers what Decide needs to know about the author, with
@@ -290,10 +332,6 @@ func CanSee(c *models.Comment, viewer *models.User) bool {
 // Edit replaces a comment's body: its author within the edit window, or a
 // moderator at any time. The new body is decided on again.
 func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw string) (*models.Comment, error) {
-	rules, matcher, err := s.rulesAndMatcher(ctx)
-	if err != nil {
-		return nil, err
-	}
 	c, err := s.Get(ctx, id, editor)
 	if err != nil {
 		return nil, err
@@ -301,6 +339,14 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 	now := s.Now()
 	if c.Status == models.StatusDeleted {
 		return nil, fmt.Errorf("edit comment %d: %w", id, models.ErrNotFound)
+	}
+	article, err := s.articleByID(ctx, c.ArticleID)
+	if err != nil {
+		return nil, err
+	}
+	rules, matcher, err := s.siteRulesAndMatcher(ctx, article.SiteID)
+	if err != nil {
+		return nil, err
 	}
 	author, err := s.authorFacts(ctx, editor, now, rules.TrustedAfter)
 	if err != nil {
@@ -311,10 +357,6 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 		return nil, err
 	}
 	body, err := cleanBody(raw, rules.MaxBodyChars)
-	if err != nil {
-		return nil, err
-	}
-	article, err := s.articleByID(ctx, c.ArticleID)
 	if err != nil {
 		return nil, err
 	}

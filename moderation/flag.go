@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -58,7 +59,11 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 	if flagger.ActiveBan(now) == models.BanNormal {
 		return nil, ErrBanned
 	}
-	rules, err := s.Rules(ctx)
+	var siteID string
+	if err := s.Store.Read.WithContext(ctx).Raw("SELECT a.site_id FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id = ?", commentID).Row().Scan(&siteID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, models.MapError(err)
+	}
+	rules, err := s.RulesFor(ctx, siteID)
 	if err != nil {
 		return nil, err
 	}

@@ -169,12 +169,16 @@ func Get(ctx context.Context, db *gorm.DB, id string) (*models.Site, error) {
 	return &s, nil
 }
 
-// List returns up to limit sites with ids after after, in id order.
-func List(ctx context.Context, db *gorm.DB, after string, limit int) ([]models.Site, error) {
+// List returns up to limit sites with ids after after, in id order; only,
+// when not nil, keeps the sites it names.
+func List(ctx context.Context, db *gorm.DB, after string, limit int, only []string) ([]models.Site, error) {
 	var out []models.Site
 	q := db.WithContext(ctx).Order("id").Limit(limit)
 	if after != "" {
 		q = q.Where("id > ?", after)
+	}
+	if only != nil {
+		q = q.Where("id IN ?", only)
 	}
 	if err := q.Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list sites: %w", models.MapError(err))
