@@ -100,17 +100,21 @@ func (h *handler) registerSites(g *echo.Group, rl *rateLimits) {
 	g.GET("/sites/:site/fragment", h.threadFragment)
 }
 
-// moderatedSites returns the sites a moderator covers, nil for all of them.
-func (h *handler) moderatedSites(c echo.Context) ([]string, error) {
-	u := currentUser(c)
-	if u == nil || u.Role == models.RoleAdmin {
-		return nil, nil
-	}
-	ids, err := sites.ModeratedBy(c.Request().Context(), h.store.Read, u.ID)
-	if err != nil || len(ids) == 0 {
+// queueSites returns the sites a queue or its counts cover: ?site= when
+// given (one the caller moderates), else the caller's sites, nil for all.
+func (h *handler) queueSites(c echo.Context) ([]string, error) {
+	mine, err := h.mod.SitesOf(c.Request().Context(), currentUser(c))
+	if err != nil {
 		return nil, err
 	}
-	return ids, nil
+	site := c.QueryParam("site")
+	switch {
+	case site == "":
+		return mine, nil
+	case mine != nil && !slices.Contains(mine, site):
+		return nil, errForbidden
+	}
+	return []string{site}, nil
 }
 
 // GET /api/v1/sites: every site for admins and unrestricted moderators, a
@@ -128,7 +132,7 @@ func (h *handler) listSites(c echo.Context) error {
 		}
 		after = string(raw[1:])
 	}
-	mine, err := h.moderatedSites(c)
+	mine, err := h.mod.SitesOf(c.Request().Context(), currentUser(c))
 	if err != nil {
 		return err
 	}
@@ -165,7 +169,7 @@ func (h *handler) createSite(c echo.Context) error {
 // GET /api/v1/sites/:site
 func (h *handler) getSite(c echo.Context) error {
 	id := c.Param("site")
-	mine, err := h.moderatedSites(c)
+	mine, err := h.mod.SitesOf(c.Request().Context(), currentUser(c))
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,14 @@
   const params = new URLSearchParams(location.search);
   // The page's thread: its site and key (the old data-article="SLUG" is the
   // default site's key), and for a first comment the page's title and address.
-  const site = params.get("site") || "default";
-  const slug = params.get("key") || params.get("article") || "";
+  const legacy = params.has("article"); // an existing article of the default site, by slug
+  const slug = (legacy ? params.get("article") : params.get("key")) || "";
   const page = { title: params.get("title") || "", url: params.get("url") || "" };
   const parentOrigin = params.get("parent") || "";
-  const threadPath = `/sites/${encodeURIComponent(site)}`;
-  const keyQuery = "key=" + encodeURIComponent(slug);
+  const threadPath = `/sites/${encodeURIComponent(params.get("site") || "default")}`;
+  const paths = legacy
+    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}` }
+    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}` };
   const app = $("#app");
   const thread = $("#thread");
   const status = $("#status");
@@ -446,7 +448,7 @@
     more.disabled = true;
     app.setAttribute("aria-busy", "true");
     try {
-      const data = await api("GET", `${threadPath}/comments?${keyQuery}&${q}`);
+      const data = await api("GET", paths.list + q);
       if (seq !== S.loads) return;
       if (reset) {
         thread.replaceChildren();
@@ -534,7 +536,7 @@
         try {
           const res = edit
             ? await api("PATCH", `/comments/${edit.id}`, { body: text })
-            : await api("POST", `${threadPath}/comments`, { key: slug, title: page.title, url: page.url, ...body });
+            : await api("POST", paths.post, legacy ? body : { key: slug, title: page.title, url: page.url, ...body });
           const c = res.comment || res;
           if (!edit) box.value = ""; // only now is the text safe on the server
           onDone(c);
@@ -767,7 +769,7 @@
     const quiet = (p) => p.catch(() => null);
     const [cfg, article, who] = await Promise.all([
       quiet(api("GET", "/config")),
-      quiet(api("GET", `${threadPath}/thread?${keyQuery}`)),
+      quiet(api("GET", paths.article)),
       store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
     ]);
     if (cfg) Object.assign(S.cfg, cfg);

@@ -1,13 +1,9 @@
-/* Parley comments loader:
-   <div id="parley" data-site="SITE"></div><script src="https://HOST/widget.js" async></script>
-   The thread is the page's: its key is data-article, else the canonical URL
-   (<link rel="canonical">), else the location; data-title and data-url stand
-   in for the page's title and address. data-article="SLUG" alone is the
-   default site's article SLUG. Opening the page at #parley-comment-ID shows
-   that comment. */
+/* Parley comments loader: <div id="parley" data-site="SITE"></div><script src="https://HOST/widget.js" async></script>
+   Key: data-article, else the canonical URL, else the location; data-article alone is a
+   default-site article. A no-JS fragment gives way; #parley-comment-ID shows it. */
 (function () {
   "use strict";
-  var d = document, me = d.currentScript, re = /\/widget\.js(?:[?#]|$)/, frames = [];
+  var d = document, me = d.currentScript, re = /\/widget\.js(?:[?#]|$)/, frames = [], enc = encodeURIComponent;
   if (!me || !re.test(me.src)) {
     me = null;
     for (var s = d.getElementsByTagName("script"), i = s.length - 1; i >= 0; i--) {
@@ -18,12 +14,11 @@
   var origin = new URL(me.src, location.href).origin;
 
   function pageURL() {
-    var link = d.querySelector('link[rel="canonical"][href]'), u;
-    try { u = new URL(link ? link.getAttribute("href") : location.href, location.href); } catch (e) { u = new URL(location.href); }
+    var l = d.querySelector('link[rel="canonical"][href]'), u = new URL(location.href);
+    try { if (l) u = new URL(l.getAttribute("href"), location.href); } catch (e) {}
     u.hash = "";
     return u.href;
   }
-
   function wanted() {
     var m = /^#parley-comment-(\d+)$/.exec(location.hash);
     return m ? m[1] : "";
@@ -32,21 +27,14 @@
   function mount() {
     var nodes = d.querySelectorAll("#parley,[data-parley-article]");
     for (var i = 0; i < nodes.length; i++) {
-      var n = nodes[i];
-      if (n.getAttribute("data-parley-mounted")) continue;
-      var url = n.getAttribute("data-url") || pageURL();
-      var key = n.getAttribute("data-parley-article") || n.getAttribute("data-article") || url;
-      var title = (n.getAttribute("data-title") || d.title || "").slice(0, 300);
-      var q = "site=" + encodeURIComponent(n.getAttribute("data-site") || "default") +
-        "&key=" + encodeURIComponent(key) + "&title=" + encodeURIComponent(title) +
-        "&url=" + encodeURIComponent(url) + "&parent=" + encodeURIComponent(location.origin);
-      if (wanted()) q += "&comment=" + wanted();
+      var n = nodes[i], a = function (k) { return n.getAttribute(k); };
+      if (a("data-parley-mounted")) continue;
+      var url = a("data-url") || pageURL(), f = d.createElement("iframe"), art = a("data-parley-article") || a("data-article");
+      f.src = origin + "/embed?" + (art && !a("data-site") ? "article=" + enc(art) : "site=" + enc(a("data-site") || "default") +
+        "&key=" + enc(art || url) + "&title=" + enc((a("data-title") || d.title || "").slice(0, 300))) +
+        "&parent=" + enc(location.origin) + "&url=" + enc(url) + (wanted() ? "&comment=" + wanted() : "");
       n.setAttribute("data-parley-mounted", "1");
-      // A server-rendered fragment (for readers without JavaScript) gives way to the widget.
-      var old = n.querySelectorAll("[data-parley-fragment]");
-      for (var j = 0; j < old.length; j++) old[j].parentNode.removeChild(old[j]);
-      var f = d.createElement("iframe");
-      f.src = origin + "/embed?" + q;
+      for (var o = n.querySelectorAll("[data-parley-fragment]"), j = 0; j < o.length; j++) o[j].remove();
       f.title = "Comments";
       f.loading = wanted() ? "eager" : "lazy";
       f.setAttribute("scrolling", "no");
@@ -56,30 +44,19 @@
     }
   }
 
-  function frameOf(source) {
-    for (var i = 0; i < frames.length; i++) {
-      if (frames[i].contentWindow === source) return frames[i];
-    }
-    return null;
-  }
-
   addEventListener("message", function (e) {
     var m = e.data, f;
-    if (e.origin !== origin || !m || !(f = frameOf(e.source))) return;
-    if (m.type === "parley:height") {
-      var h = Math.round(Number(m.height));
-      if (isFinite(h)) f.style.height = Math.min(Math.max(h, 60), 100000) + "px";
-    } else if (m.type === "parley:scroll") {
-      var top = Number(m.top);
-      if (isFinite(top)) scrollTo({ top: Math.max(0, scrollY + f.getBoundingClientRect().top + top - 24) });
-    }
+    for (var i = 0; i < frames.length; i++) if (frames[i].contentWindow === e.source) f = frames[i];
+    if (e.origin !== origin || !m || !f) return;
+    var v = Math.round(Number(m.height || m.top));
+    if (!isFinite(v)) return;
+    if (m.type === "parley:height") f.style.height = Math.min(Math.max(v, 60), 100000) + "px";
+    if (m.type === "parley:scroll") scrollTo({ top: Math.max(0, scrollY + f.getBoundingClientRect().top + v - 24) });
   });
 
-  // A permalink followed on the page itself changes only the fragment.
   addEventListener("hashchange", function () {
-    var id = wanted();
-    for (var i = 0; id && i < frames.length; i++) {
-      frames[i].contentWindow.postMessage({ type: "parley:show", comment: id }, origin);
+    for (var i = 0; wanted() && i < frames.length; i++) {
+      frames[i].contentWindow.postMessage({ type: "parley:show", comment: wanted() }, origin);
     }
   });
 
