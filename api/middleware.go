@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -113,14 +116,86 @@ func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// securityHeaders are set on every response (HARDENING.md).
+// cspNothing is the policy of every response that is not a page (JSON,
+// health, metrics, errors): it loads nothing and may not be framed, so a
+// response opened as a document can do no harm. Pages set their own.
+const cspNothing = "default-src 'none'; frame-ancestors 'none'"
+
+// permissionsPolicy turns off the powerful browser features no Parley page
+// uses, so a script that got in could not ask for them either.
+const permissionsPolicy = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
+
+// securityHeaders are set on every response.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		hd.Set("Content-Security-Policy", cspNothing)
+		hd.Set("Permissions-Policy", permissionsPolicy)
 		return next(c)
 	}
+}
+
+// originAllowed reports whether a browser page on origin may call the API:
+// one of the sites' origins (the configured ones of the default site and
+// each site's own), compared exactly.
+func (h *handler) originAllowed(ctx context.Context, origin string) (bool, error) {
+	if origin == "" {
+		return false, nil
+	}
+	allowed, err := h.sites.Origins(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(allowed, origin), nil
+}
+
+// sameOrigin reports whether origin names the host the request was sent to
+// (the widget's frame, the demo and moderation pages). The scheme is not
+// compared: behind a TLS-terminating proxy the server sees plain HTTP.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+// guardWrites refuses, on every API write, a body that is not JSON (415)
+// and a request a browser sent on behalf of a foreign site (403). A page
+// elsewhere can make its visitors' browsers send a form (text/plain,
+// urlencoded, multipart) or a no-cors fetch without asking anyone; a JSON
+// body from another origin needs a CORS preflight, which only allowed
+// sites pass. Clients that are not browsers send neither header.
+func (h *handler) guardWrites(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			return next(c)
+		}
+		if r.ContentLength != 0 && !isJSON(r.Header.Get(echo.HeaderContentType)) {
+			return fault.New(fault.UnsupportedMediaType, "send the request body as Content-Type: application/json")
+		}
+		origin := r.Header.Get(echo.HeaderOrigin)
+		crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
+		allowed, err := h.originAllowed(r.Context(), origin)
+		if err != nil {
+			return err
+		}
+		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !allowed {
+			return fault.New(fault.Forbidden, "requests from pages on other sites are refused unless the site is allowed")
+		}
+		return next(c)
+	}
+}
+
+// isJSON reports whether a Content-Type header says application/json; a
+// charset parameter is fine, any other media type is not.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == echo.MIMEApplicationJSON
 }
 
 // cors (for /api/ paths; it sits on the root so preflights of any route
@@ -136,13 +211,9 @@ func (h *handler) cors() echo.MiddlewareFunc {
 			origin := c.Request().Header.Get(echo.HeaderOrigin)
 			hd := c.Response().Header()
 			hd.Add(echo.HeaderVary, echo.HeaderOrigin)
-			ok := false
-			if origin != "" {
-				allowed, err := h.sites.Origins(c.Request().Context())
-				if err != nil {
-					return err
-				}
-				ok = slices.Contains(allowed, origin)
+			ok, err := h.originAllowed(c.Request().Context(), origin)
+			if err != nil {
+				return err
 			}
 			if ok {
 				hd.Set(echo.HeaderAccessControlAllowOrigin, origin)

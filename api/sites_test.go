@@ -178,7 +178,7 @@ func TestThreadsByPage(t *testing.T) {
 		code   string
 	}{
 		"no Origin":                  {"", nil, 403, "origin_not_allowed"},
-		"forged Origin":              {"https://evil.example", nil, 403, "origin_not_allowed"},
+		"forged Origin":              {"https://evil.example", nil, 403, "forbidden"},
 		"another site's origin":      {blogOrigin, nil, 403, "origin_not_allowed"},
 		"page URL on another origin": {"http://127.0.0.1:1313", map[string]any{"url": "https://evil.example/posts/hello/"}, 400, "validation_failed"},
 		"page URL not a URL":         {"http://127.0.0.1:1313", map[string]any{"url": "javascript:alert(1)"}, 400, "validation_failed"},

@@ -59,21 +59,19 @@ func (h *handler) listThreadComments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	q, err := threadQuery(c)
+	if err != nil {
+		return err
+	}
 	a, err := h.threadArticle(c.Request().Context(), s.ID, key)
 	if errors.Is(err, models.ErrNotFound) {
-		if _, err := threadSort(c); err != nil {
-			return err
-		}
-		if _, err := pageLimit(c); err != nil {
-			return err
-		}
 		c.Response().Header().Set(echo.HeaderCacheControl, "no-cache")
 		return c.JSON(http.StatusOK, threadView{Items: []commentView{}})
 	}
 	if err != nil {
 		return err
 	}
-	return h.serveThread(c, a, key)
+	return h.serveThread(c, a, key, q)
 }
 
 // POST /api/v1/sites/:site/comments: a comment on the page's thread, which

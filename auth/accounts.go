@@ -12,17 +12,34 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // Account errors; the API maps each to a status.
 var (
-	ErrInvalidCredentials = errors.New("invalid username or password")
-	ErrTaken              = errors.New("username or email is already taken")
-	ErrInvalidRefresh     = errors.New("refresh token is invalid or expired")
+	ErrInvalidCredentials = fault.New(fault.InvalidCredentials, "wrong username or password")
+	ErrTaken              = fault.New(fault.Conflict, "username or email is already taken")
+	ErrInvalidRefresh     = fault.New(fault.InvalidToken, "the refresh token is invalid or expired; sign in again")
 )
+
+// ReusedError is what Refresh returns when a spent refresh token comes back
+// after the grace: it was stolen or leaked, and its whole login has just
+// been revoked. It matches ErrInvalidRefresh; the API logs it as a
+// security event.
+type ReusedError struct {
+	UserID   uint
+	FamilyID string
+}
+
+func (e *ReusedError) Error() string {
+	return fmt.Sprintf("spent refresh token of user %d presented again; login revoked", e.UserID)
+}
+
+// Unwrap makes a ReusedError an ErrInvalidRefresh, for errors.Is and for the
+// code and message the client gets (not this one's, which is for the log).
+func (e *ReusedError) Unwrap() error { return ErrInvalidRefresh }
 
 // RefreshTTL is how long a login lasts without being refreshed.
 const RefreshTTL = 30 * 24 * time.Hour
@@ -102,8 +119,11 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 	case reservedNames[key] || strings.HasPrefix(key, "admin") || strings.HasPrefix(key, "moderator"):
 		fields["username"] = "this name is reserved"
 	}
-	if !validPassword(r.Password) {
+	switch {
+	case !validPassword(r.Password):
 		fields["password"] = passwordRule
+	case commonPassword(r.Password) || strings.EqualFold(r.Password, r.Username):
+		fields["password"] = commonRule
 	}
 	var email *string
 	if r.Email != "" {
@@ -120,7 +140,7 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 		fields["display_name"] = "at most 64 characters"
 	}
 	if len(fields) > 0 {
-		return nil, &moderation.ValidationError{Message: "invalid registration", Fields: fields}
+		return nil, fault.InvalidFields("invalid registration", fields)
 	}
 	if display == "" {
 		display = r.Username
@@ -155,8 +175,12 @@ func validUsername(s string) bool {
 
 // Login checks a username or email and password. Unknown users and wrong
 // passwords get the same error after the same amount of hashing work.
+// Every attempt counts against the account (see beginLogin): while its
+// delay runs, the answer is a ThrottledError and the password is not
+// checked.
 func (a *Accounts) Login(ctx context.Context, login, password string) (*Session, error) {
-	var u models.User
+	var found models.User
+	u := &found
 	key := strings.ToLower(strings.TrimSpace(login))
 	q := a.Store.Read.WithContext(ctx)
 	if strings.Contains(key, "@") {
@@ -164,20 +188,43 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 	} else {
 		q = q.Where("username_key = ?", key)
 	}
-	err := q.First(&u).Error
+	err := q.First(u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || len(login) > 320 || len(password) > 1024 {
-		a.Hasher.VerifyDummy(ctx, password)
-		return nil, ErrInvalidCredentials
-	}
-	if err != nil {
+		u = nil
+	} else if err != nil {
 		return nil, models.MapError(err)
+	}
+	if len(key) > 320 {
+		key = key[:320]
+	}
+	subject := throttleKey(u, key)
+	var userID uint
+	if u != nil {
+		userID = u.ID
+	}
+	var failures int
+	var delay time.Duration
+	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) (err error) {
+		failures, delay, err = beginLogin(tx, subject, userID, a.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	refused := error(ErrInvalidCredentials)
+	if delay > 0 {
+		refused = &GuessingError{UserID: userID, Failures: failures, Delay: delay}
+	}
+	if u == nil {
+		a.Hasher.VerifyDummy(ctx, password)
+		return nil, refused
 	}
 	ok, rehash, err := a.Hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrInvalidCredentials
+		return nil, refused
 	}
 	var newHash string
 	if rehash {
@@ -188,11 +235,14 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 	var s *Session
 	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		if newHash != "" {
-			if err := tx.Model(&u).Update("password_hash", newHash).Error; err != nil {
+			if err := tx.Model(u).Update("password_hash", newHash).Error; err != nil {
 				return err
 			}
 		}
-		s, err = a.startSession(tx, &u, "")
+		if err := clearLogin(tx, subject); err != nil {
+			return err
+		}
+		s, err = a.startSession(tx, u, "")
 		return err
 	})
 	return s, err
@@ -206,7 +256,10 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 // loses it, and the client signs in again with the new password.
 func (a *Accounts) ChangePassword(ctx context.Context, user *models.User, current, next string) error {
 	if !validPassword(next) {
-		return &moderation.ValidationError{Message: "the new password must be " + passwordRule, Fields: map[string]string{"new_password": passwordRule}}
+		return fault.InvalidFields("the new password must be "+passwordRule, map[string]string{"new_password": passwordRule})
+	}
+	if commonPassword(next) || strings.EqualFold(next, user.Username) {
+		return &fault.Error{Code: fault.Invalid, Message: "the new password is " + commonRule, Fields: map[string]string{"new_password": commonRule}}
 	}
 	// The hash is read again rather than taken from user: it may have
 	// changed since the request was authenticated.
@@ -260,7 +313,7 @@ func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
 	hash := HashRefreshToken(raw)
 	now := a.now()
 	var s *Session
-	var reused bool
+	var reused *ReusedError
 	err := a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		var rt models.RefreshToken
 		if err := tx.Where("token_hash = ?", hash).First(&rt).Error; err != nil {
@@ -280,7 +333,7 @@ func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
 		}
 		if res.RowsAffected == 0 {
 			if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > reuseGrace {
-				reused = true
+				reused = &ReusedError{UserID: rt.UserID, FamilyID: rt.FamilyID}
 				return tx.Model(&models.RefreshToken{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error
 			}
 			return ErrInvalidRefresh
@@ -296,8 +349,8 @@ func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	if reused {
-		return nil, ErrInvalidRefresh
+	if reused != nil {
+		return nil, reused
 	}
 	return s, nil
 }

@@ -1,20 +1,24 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/parley-comments/parley/fault"
+	"github.com/parley-comments/parley/models"
 )
 
 // MaxTokenLength is the longest access token Parse looks at; longer tokens are refused before parsing.
 const MaxTokenLength = 4096
 
-// minSecretLen is the HS256 key size HARDENING.md asks for: as long as the hash output.
+// minSecretLen is the HS256 key size SECURITY.md asks for: as long as the hash output.
 const minSecretLen = 32
 
 // leeway absorbs clock skew between instances without keeping dead tokens alive for long.
@@ -22,14 +26,13 @@ const leeway = 30 * time.Second
 
 var (
 	// ErrInvalidToken is wrapped by every error Parse returns.
-	ErrInvalidToken = errors.New("auth: invalid token")
+	ErrInvalidToken = fault.New(fault.Unauthorized, "the access token is invalid or expired")
 	// ErrWeakSecret is returned by NewTokens for a signing secret shorter than 32 bytes.
 	ErrWeakSecret = errors.New("auth: signing secret shorter than 32 bytes")
 )
 
-// roles are the values a token's role claim may take; they mirror the role
-// constants in models, which this package does not import to stay standalone.
-var roles = map[string]bool{"user": true, "moderator": true, "admin": true}
+// roles are the values a token's role claim may take.
+var roles = map[string]bool{models.RoleUser: true, models.RoleModerator: true, models.RoleAdmin: true}
 
 // Claims are the access token's claims.
 type Claims struct {
@@ -48,8 +51,40 @@ func (c *Claims) UserID() (uint, error) {
 	return uint(id), nil
 }
 
+// UnmarshalJSON refuses time claims (exp, iat, nbf) that are not JSON
+// numbers: the jwt library reads "exp": "1700000000" as a number, and a
+// token is only what its strict form says.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var times struct {
+		Exp json.RawMessage `json:"exp"`
+		Iat json.RawMessage `json:"iat"`
+		Nbf json.RawMessage `json:"nbf"`
+	}
+	if err := json.Unmarshal(b, &times); err != nil {
+		return err
+	}
+	for name, raw := range map[string]json.RawMessage{"exp": times.Exp, "iat": times.Iat, "nbf": times.Nbf} {
+		if raw != nil && !jsonNumber(raw) {
+			return fmt.Errorf("claim %s is not a number", name)
+		}
+	}
+	type plain Claims // without this method, so Unmarshal does not recurse
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// jsonNumber reports whether raw is a JSON number literal (not a string,
+// null or any other value).
+func jsonNumber(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
+}
+
 // Validate checks the claims Parley adds to the registered ones; jwt calls it after its own checks.
 func (c *Claims) Validate() error {
+	// jwt checks iat only when present; SECURITY.md requires it.
+	if c.IssuedAt == nil {
+		return errors.New("claim iat is missing")
+	}
 	if _, err := c.UserID(); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package moderation
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -70,4 +71,15 @@ func (s *Service) ForgetSiteRules(siteID string) {
 	s.mu.Lock()
 	delete(s.sites, siteID)
 	s.mu.Unlock()
+}
+
+// siteOfComment returns the site of a comment's article, "" for a missing
+// comment (whose action then fails on its own, with the global rules).
+func (s *Service) siteOfComment(ctx context.Context, id uint) (string, error) {
+	var site string
+	err := s.Store.Read.WithContext(ctx).Raw("SELECT a.site_id FROM comments c JOIN articles a ON a.id = c.article_id WHERE c.id = ?", id).Row().Scan(&site)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("site of comment %d: %w", id, models.MapError(err))
+	}
+	return site, nil
 }

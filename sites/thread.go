@@ -1,12 +1,12 @@
 package sites
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"slices"
 	"unicode/utf8"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
@@ -17,10 +17,10 @@ const maxTitleChars = 300
 var (
 	// ErrNoAutoThreads refuses a first comment on a page of a site whose
 	// threads are created by its admins only.
-	ErrNoAutoThreads = errors.New("this site's threads are created by its admins; this page has none yet")
+	ErrNoAutoThreads = fault.New(fault.AutoThreadsOff, "this site's threads are created by its admins; this page has none yet")
 	// ErrForeignOrigin refuses to open a thread for a request that does not
 	// come from one of the site's pages (or from Parley's own widget frame).
-	ErrForeignOrigin = errors.New("this request does not come from one of the site's origins")
+	ErrForeignOrigin = fault.New(fault.OriginNotAllowed, "this request does not come from one of the site's origins")
 )
 
 // markupPattern finds what reads as an HTML tag, comment or entity: a page
@@ -79,7 +79,7 @@ func Open(s models.Site, v Visit) (*moderation.Opening, error) {
 		}
 	}
 	if len(fields) > 0 {
-		return nil, &moderation.ValidationError{Message: "cannot open a thread for this page: " + describe(fields), Fields: fields}
+		return nil, fault.InvalidFields("cannot open a thread for this page: "+describe(fields), fields)
 	}
 	return &moderation.Opening{Title: title, URL: v.URL}, nil
 }
