@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/identity"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 )
@@ -87,6 +88,12 @@ func toAPIError(err error) (int, apiError, int) {
 		return http.StatusConflict, apiError{Code: "duplicate", Message: err.Error()}, 0
 	case errors.Is(err, moderation.ErrConflict):
 		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}, 0
+	case errors.Is(err, identity.ErrMailOff):
+		return http.StatusForbidden, apiError{Code: "feature_disabled", Message: err.Error()}, 0
+	case errors.Is(err, identity.ErrInvalidLink):
+		return http.StatusBadRequest, apiError{Code: "invalid_link", Message: identity.ErrInvalidLink.Error()}, 0
+	case errors.Is(err, identity.ErrNoEmail):
+		return http.StatusUnprocessableEntity, apiError{Code: "validation_failed", Message: err.Error(), Fields: map[string]string{"email": "required"}}, 0
 	case errors.Is(err, models.ErrBusy):
 		return http.StatusServiceUnavailable, apiError{Code: "unavailable", Message: "the server is busy; try again shortly"}, 1
 	case errors.Is(err, models.ErrFull):
