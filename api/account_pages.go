@@ -1,10 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -40,7 +42,7 @@ func (h *handler) registerAccountPages(e *echo.Echo) {
 	for _, p := range []string{"/account/signin", "/account/reset", "/account/link"} {
 		getAndHead(e, p, serve)
 	}
-	e.GET("/account/verify", h.verifyPage)
+	getAndHead(e, "/account/verify", h.verifyPage)
 }
 
 func accountHeaders(c echo.Context) {
@@ -51,19 +53,26 @@ func accountHeaders(c echo.Context) {
 	hd.Set("Cache-Control", "no-store")
 }
 
-// GET /account/verify?token=…
+// GET /account/verify?token=…: opening the link is the proof, so the GET
+// verifies. The page answers 200 whatever the outcome (it is for people and
+// says what happened). HEAD only looks: a HEAD must change nothing.
 func (h *handler) verifyPage(c echo.Context) error {
 	accountHeaders(c)
-	v, err := h.identity.Verify(c.Request().Context(), c.QueryParam("token"))
+	ctx, token := c.Request().Context(), c.QueryParam("token")
+	var v *identity.Verified
+	var err error
+	if c.Request().Method == http.MethodHead {
+		v, err = h.identity.PeekVerification(ctx, token)
+	} else {
+		v, err = h.identity.Verify(ctx, token)
+	}
 	data := struct {
 		Title, Text string
 		Bad         bool
 	}{Title: "Address confirmed"}
-	status := http.StatusOK
 	switch {
 	case errors.Is(err, identity.ErrInvalidLink):
-		status, data.Title, data.Bad = http.StatusBadRequest, "Link not valid", true
-		data.Text = err.Error()
+		data.Title, data.Bad, data.Text = "Link not valid", true, err.Error()
 	case err != nil:
 		return err
 	case v.Guest:
@@ -71,7 +80,10 @@ func (h *handler) verifyPage(c echo.Context) error {
 	default:
 		data.Text = v.Email + " is confirmed as your account's address."
 	}
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	return verifiedPage.Execute(c.Response(), data)
+	var buf bytes.Buffer
+	if err := verifiedPage.Execute(&buf, data); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
 }

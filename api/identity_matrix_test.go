@@ -77,6 +77,7 @@ func identityMatrixRows() map[string]matrixRow {
 			_, token := linkIn(t, w.mail.deliver(t)[0])
 			return matrixRequest{path: "/account/verify?token=" + url.QueryEscape(token)}
 		}},
+		"HEAD /account/verify": page("/account/verify?token=not-a-token"),
 		"GET /account/signin":  page("/account/signin"),
 		"HEAD /account/signin": page("/account/signin"),
 		"GET /account/reset":   page("/account/reset"),

@@ -99,9 +99,17 @@ func (s *testServer) me(t *testing.T, token string) meJSON {
 	return decode[meJSON](t, rec)
 }
 
+// page fetches an account page and returns 200 for a page that reports
+// success, 400 for one that reports a bad link (the page itself is a 200).
 func (s *testServer) page(t *testing.T, path string) (int, string) {
 	t.Helper()
 	rec := doRaw(t, s, "GET", path, nil, "")
+	if rec.Code != 200 {
+		t.Fatalf("GET %s: %d", path, rec.Code)
+	}
+	if strings.Contains(rec.Body.String(), "Link not valid") {
+		return 400, rec.Body.String()
+	}
 	return rec.Code, rec.Body.String()
 }
 

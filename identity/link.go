@@ -48,6 +48,22 @@ func (s *Service) issue(tx *gorm.DB, purpose string, userID *uint, email, payloa
 // tx. A token is used once: the conditional update settles a race between
 // two clicks.
 func (s *Service) spend(tx *gorm.DB, raw string, purposes ...string) (*models.EmailToken, error) {
+	t, err := s.find(tx, raw, purposes...)
+	if err != nil {
+		return nil, err
+	}
+	res := tx.Model(&models.EmailToken{}).Where("id = ? AND used_at IS NULL", t.ID).Update("used_at", s.Now().UTC())
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return nil, ErrInvalidLink
+	}
+	return t, nil
+}
+
+// find returns the live token of one of the purposes, or ErrInvalidLink.
+func (s *Service) find(tx *gorm.DB, raw string, purposes ...string) (*models.EmailToken, error) {
 	if raw == "" || len(raw) > 100 {
 		return nil, ErrInvalidLink
 	}
@@ -59,15 +75,7 @@ func (s *Service) spend(tx *gorm.DB, raw string, purposes ...string) (*models.Em
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now().UTC()
-	if t.UsedAt != nil || !now.Before(t.ExpiresAt) {
-		return nil, ErrInvalidLink
-	}
-	res := tx.Model(&models.EmailToken{}).Where("id = ? AND used_at IS NULL", t.ID).Update("used_at", now)
-	if res.Error != nil {
-		return nil, res.Error
-	}
-	if res.RowsAffected == 0 {
+	if t.UsedAt != nil || !s.Now().UTC().Before(t.ExpiresAt) {
 		return nil, ErrInvalidLink
 	}
 	return &t, nil

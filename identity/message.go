@@ -9,7 +9,6 @@ import (
 	"github.com/parley-comments/parley/mail"
 )
 
-
 // notice is one of the mails this package sends: a few lines of text and
 // one link, as text and as HTML (html/template escapes the link).
 type notice struct {

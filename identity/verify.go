@@ -105,6 +105,19 @@ func (s *Service) Verify(ctx context.Context, raw string) (*Verified, error) {
 	return out, nil
 }
 
+// PeekVerification says what Verify would do with the link, changing nothing.
+func (s *Service) PeekVerification(ctx context.Context, raw string) (*Verified, error) {
+	var out *Verified
+	err := s.Store.Read.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		t, err := s.find(tx, raw, models.TokenVerify, models.TokenGuestVerify)
+		if err == nil {
+			out = &Verified{Guest: t.Purpose == models.TokenGuestVerify, Email: t.Email}
+		}
+		return err
+	})
+	return out, err
+}
+
 // SendGuestVerification mails a guest commenter a link proving their
 // address, unless it is verified already or got its limit of mail.
 func (s *Service) SendGuestVerification(ctx context.Context, address string) error {
