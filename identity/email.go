@@ -12,8 +12,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // VerifiedEmail returns the user's address if its owner has proved it
@@ -47,7 +47,7 @@ func cleanEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	a, err := netmail.ParseAddress(s)
 	if err != nil || a.Address != s || len(s) > 254 || strings.ContainsAny(s, "\r\n") {
-		return "", &moderation.ValidationError{Message: "not a valid email address", Fields: map[string]string{"email": "not a valid email address"}}
+		return "", fault.InvalidFields("not a valid email address", map[string]string{"email": "not a valid email address"})
 	}
 	return NormalizeEmail(s), nil
 }

@@ -1,24 +1,25 @@
 package identity
 
 import (
-	"errors"
 	"time"
+
+	"github.com/parley-comments/parley/fault"
 
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 )
 
-// Errors the HTTP layer maps to answers.
+// Errors of the identity flows.
 var (
 	// ErrMailOff means the feature needs mail and no SMTP server is configured.
-	ErrMailOff = errors.New("this server sends no mail")
+	ErrMailOff = fault.New(fault.FeatureDisabled, "this server sends no mail")
 	// ErrInvalidLink is any link that cannot be used: unknown, spent,
 	// expired, or for an address that changed since. One error for all, so
 	// that the answer tells an attacker nothing.
-	ErrInvalidLink = errors.New("this link is invalid or has expired; ask for a new one")
+	ErrInvalidLink = fault.New(fault.InvalidLink, "this link is invalid or has expired; ask for a new one")
 	// ErrNoEmail means the account has no address to verify.
-	ErrNoEmail = errors.New("the account has no email address")
+	ErrNoEmail = &fault.Error{Code: fault.Unprocessable, Message: "the account has no email address", Fields: map[string]string{"email": "required"}}
 )
 
 // Lifetimes of the one-time links (HARDENING.md: verification a day,

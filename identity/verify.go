@@ -3,8 +3,9 @@ package identity
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
+
+	"github.com/parley-comments/parley/fault"
 
 	"gorm.io/gorm"
 
@@ -85,7 +86,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (*Verified, error) {
 		res := tx.Model(&models.User{}).Where("id = ?", *t.UserID).
 			Updates(map[string]any{"email": t.Email, "email_verified_at": now, "updated_at": now})
 		if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
-			return fmt.Errorf("%w: another account has this address now", ErrInvalidLink)
+			return fault.Refine(ErrInvalidLink, "another account has this address now")
 		}
 		if res.Error != nil {
 			return res.Error
