@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -40,6 +41,11 @@ type Config struct {
 	// Mail says an SMTP server is configured; without one the features
 	// that send mail are off.
 	Mail bool
+	// QuietRequests turns off the log line of every request.
+	QuietRequests bool
+	// MetricsMux, when set, serves /metrics instead of the main router, for
+	// a listen address of its own (PARLEY_METRICS_ADDR).
+	MetricsMux *http.ServeMux
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
@@ -73,6 +79,7 @@ func NewServer(cfg Config) *echo.Echo {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = slog.New(RequestIDLogs(cfg.Logger.Handler()))
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 15 * time.Minute
 	}
