@@ -17,6 +17,7 @@ import (
 	"github.com/parley-comments/parley/identity"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/sites"
 )
 
 // Config is everything the HTTP layer needs; main builds it from the environment.
@@ -68,6 +69,7 @@ type handler struct {
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
 	identity *identity.Service
+	sites    *sites.Directory
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -98,6 +100,7 @@ func NewServer(cfg Config) *echo.Echo {
 		mod:      moderation.NewService(cfg.Store, now),
 		log:      cfg.Logger,
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
 	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
 	if cfg.PageCacheBytes == 0 {
