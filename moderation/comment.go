@@ -512,3 +512,7 @@ func (s *Service) Vote(ctx context.Context, id uint, voter *models.User, value i
 	}
 	return out, nil
 }
+
+// HashBody is the duplicate-detection hash stored with each comment, for
+// writers outside this package (the importer).
+func HashBody(body string) string { return hashBody(body) }
