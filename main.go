@@ -1,8 +1,7 @@
 // Parley is a self-hosted comments and moderation backend for blogs.
 //
 //	go run .                 serve (PARLEY_* variables configure it)
-//	go run . migrate         apply pending migrations and exit
-//	go run . backup FILE     write a consistent copy of the SQLite database to FILE
+//	go run . help            list the other commands (commands.go)
 package main
 
 import (
@@ -26,42 +25,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "parley:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string, getenv func(string) string) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.LogLevel)
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve":
-		return serve(cfg, log)
-	case "migrate":
-		return migrate(cfg, log)
-	case "backup":
-		if len(args) != 2 {
-			return errors.New("usage: parley backup FILE")
-		}
-		return backup(cfg, log, args[1])
-	}
-	return fmt.Errorf("unknown command %q (commands: serve, migrate, backup)", cmd)
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // openStore prepares the data dir, takes its lock (SQLite allows one Parley

@@ -97,7 +97,7 @@ func decodeArticleCursor(s string) (time.Time, uint, bool) {
 
 func (h *handler) articleBySlug(c echo.Context, slug string) (*models.Article, error) {
 	var a models.Article
-	if err := h.store.Read.WithContext(c.Request().Context()).Where("slug = ?", slug).Take(&a).Error; err != nil {
+	if err := h.store.Read.WithContext(c.Request().Context()).Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
 		return nil, models.MapError(err)
 	}
 	return &a, nil
@@ -188,14 +188,14 @@ func (h *handler) updateArticle(c echo.Context) error {
 	slug := c.Param("slug")
 	var a models.Article
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
-		res := tx.Model(&models.Article{}).Where("slug = ?", slug).Updates(updates)
+		res := tx.Model(&models.Article{}).Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Updates(updates)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		return tx.Where("slug = ?", slug).Take(&a).Error
+		return tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error
 	})
 	if err != nil {
 		return err
@@ -207,7 +207,7 @@ func (h *handler) updateArticle(c echo.Context) error {
 func (h *handler) deleteArticle(c echo.Context) error {
 	slug := c.Param("slug")
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
-		res := tx.Where("slug = ?", slug).Delete(&models.Article{})
+		res := tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Delete(&models.Article{})
 		if res.Error != nil {
 			return res.Error
 		}
@@ -243,7 +243,7 @@ func (h *handler) counts(c echo.Context) error {
 		Slug         string
 		CommentCount int
 	}
-	if err := h.store.Read.WithContext(c.Request().Context()).Model(&models.Article{}).Select("slug", "comment_count").Where("slug IN ?", slugs).Scan(&rows).Error; err != nil {
+	if err := h.store.Read.WithContext(c.Request().Context()).Model(&models.Article{}).Select("slug", "comment_count").Where("site_id = ? AND slug IN ?", models.DefaultSite, slugs).Scan(&rows).Error; err != nil {
 		return models.MapError(err)
 	}
 	for _, r := range rows {

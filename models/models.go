@@ -72,12 +72,15 @@ func (u *User) ActiveBan(now time.Time) string {
 	return u.BanKind
 }
 
-// Article is a blog post that comments attach to. CommentCount counts the
-// comments visible to the public; Version changes on every write that can
-// change what the article's thread shows, which is what read caches key on.
+// Article is a blog post that comments attach to: a thread of a site, keyed
+// by Slug within it (a slug, or a normalized page URL; see sites.NormalizeKey).
+// URL is the page's address. CommentCount counts the comments visible to the
+// public; Version changes on every write that can change what the article's
+// thread shows, which is what read caches key on.
 type Article struct {
 	ID             uint   `gorm:"primaryKey"`
-	Slug           string `gorm:"size:128;not null;uniqueIndex"`
+	SiteID         string `gorm:"size:64;not null;default:default;uniqueIndex:idx_articles_site_slug,priority:1"`
+	Slug           string `gorm:"size:512;not null;uniqueIndex:idx_articles_site_slug,priority:2"`
 	Title          string `gorm:"size:300;not null"`
 	Body           string `gorm:"not null;default:''"`
 	URL            string `gorm:"size:2048;not null;default:''"`
