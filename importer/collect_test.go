@@ -11,7 +11,7 @@ type collector struct {
 }
 
 func (c *collector) Comment(cm *Comment) error { c.comments = append(c.comments, cm); return nil }
-func (c *collector) Skip(item, reason string) { c.skips = append(c.skips, item+": "+reason) }
+func (c *collector) Skip(item, reason string)  { c.skips = append(c.skips, item+": "+reason) }
 
 func read(t *testing.T, format, path string) (*collector, error) {
 	t.Helper()

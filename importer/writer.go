@@ -68,8 +68,8 @@ type node struct {
 	id       uint
 	parentID uint // 0 for a top-level comment
 	root     uint // 0 for a top-level comment
-	depth   int
-	article uint
+	depth    int
+	article  uint
 }
 
 // pending is a comment on its way to the database.
@@ -106,16 +106,16 @@ type writer struct {
 	now       time.Time
 	sum       *Summary
 
-	mu       sync.Mutex // guards sum and batch against the reader goroutine
-	batch    []*pending
-	batches  chan []*pending
-	threads  map[*Thread]*threadState
-	byKey    map[string]*threadState
-	nodes    nodeIndex
-	waiting  map[string][]*pending // replies whose parent has not been seen yet
-	tombs    []uint                // tombstones made in this import
-	fakeID   uint                  // ids a dry run hands out
-	err      error
+	mu      sync.Mutex // guards sum and batch against the reader goroutine
+	batch   []*pending
+	batches chan []*pending
+	threads map[*Thread]*threadState
+	byKey   map[string]*threadState
+	nodes   nodeIndex
+	waiting map[string][]*pending // replies whose parent has not been seen yet
+	tombs   []uint                // tombstones made in this import
+	fakeID  uint                  // ids a dry run hands out
+	err     error
 }
 
 func newWriter(ctx context.Context, st *models.Store, opt Options) (*writer, error) {
@@ -180,6 +180,9 @@ func (w *writer) Comment(c *Comment) error {
 	}
 	if err := w.ctx.Err(); err != nil {
 		return err
+	}
+	if len(c.SourceID) > 255 {
+		c.SourceID = derivedID(c.SourceID)
 	}
 	w.mu.Lock()
 	w.batch = append(w.batch, &pending{c: c})
@@ -408,6 +411,7 @@ func (w *writer) plan(batch []*pending) ([]*pending, error) {
 		ready = append(ready, p)
 		inBatch[p.c.SourceID] = p
 		for _, child := range w.takeWaiting(p.c.SourceID) {
+			child.parent, child.parentAt = p, nil
 			add(child)
 		}
 	}
