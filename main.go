@@ -19,6 +19,7 @@ import (
 
 	"github.com/parley-comments/parley/api"
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/mail"
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/seeds"
@@ -48,6 +49,20 @@ func openStore(cfg config) (*models.Store, func(), error) {
 		return nil, nil, err
 	}
 	return store, func() { store.Close(); release() }, nil
+}
+
+// startMail runs the outbox's sender when SMTP is configured and returns
+// the function that stops it and waits; unsent mail stays in the outbox for
+// the next start.
+func startMail(cfg config, store *models.Store, log *slog.Logger) (stop func()) {
+	if cfg.SMTP == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w := &mail.Worker{Store: store, SMTP: cfg.SMTP, Logger: log}
+	go func() { w.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
 }
 
 func migrate(cfg config, log *slog.Logger) error {
@@ -114,6 +129,8 @@ func serve(cfg config, log *slog.Logger) error {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	mailStopped := startMail(cfg, store, log)
+	defer mailStopped()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("parley is ready", "addr", cfg.Addr, "database", store.Dialect, "startup_ms", time.Since(started).Milliseconds())

@@ -41,19 +41,22 @@ func IsPublic(status string) bool {
 // User is an account. Username keeps the spelling the user chose; UsernameKey
 // is its case-folded form, which is what uniqueness is checked on.
 type User struct {
-	ID           uint   `gorm:"primaryKey"`
-	Username     string `gorm:"size:32;not null"`
-	UsernameKey  string `gorm:"size:32;not null;uniqueIndex"`
-	Email        *string
-	DisplayName  string `gorm:"size:256;not null;default:''"`
-	PasswordHash string `gorm:"not null"`
-	Role         string `gorm:"size:16;not null;default:user"`
-	TokenVersion int    `gorm:"not null;default:0"`
-	BanKind      string `gorm:"size:16;not null;default:''"`
-	BannedUntil  *time.Time
-	BanReason    string `gorm:"size:500;not null;default:''"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID          uint   `gorm:"primaryKey"`
+	Username    string `gorm:"size:32;not null"`
+	UsernameKey string `gorm:"size:32;not null;uniqueIndex"`
+	Email       *string
+	// EmailVerifiedAt is when the owner proved Email theirs; nil means
+	// unverified, and no mail but a verification request goes to it.
+	EmailVerifiedAt *time.Time
+	DisplayName     string `gorm:"size:256;not null;default:''"`
+	PasswordHash    string `gorm:"not null"`
+	Role            string `gorm:"size:16;not null;default:user"`
+	TokenVersion    int    `gorm:"not null;default:0"`
+	BanKind         string `gorm:"size:16;not null;default:''"`
+	BannedUntil     *time.Time
+	BanReason       string `gorm:"size:500;not null;default:''"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // IsModerator reports whether the user may moderate.
