@@ -39,7 +39,7 @@ func runImport(c *cli, args []string) error {
 	case *site == "":
 		return usagef("--site is required (the default site is %q)", models.DefaultSite)
 	}
-	rules, err := importer.ParseRules(*mapRules)
+	rules, err := importer.LoadRules(*mapRules)
 	if err != nil {
 		return usagef("%v", err)
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -11,7 +13,8 @@ const maxBody = "64K"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), saneURL, middleware.BodyLimit(maxBody))
+	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), saneURL,
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}))
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
@@ -43,7 +46,17 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
 
+	v1.POST("/admin/imports", h.createImport, requireAdmin)
+	v1.GET("/admin/imports/:id", h.getImport, requireAdmin)
+	v1.GET("/admin/export", h.exportAll, requireAdmin)
+
 	h.registerModeration(v1)
 	h.registerPages(e)
 	h.registerAdminPage(e)
+}
+
+// isUpload exempts the import upload from maxBody; it bounds its own body
+// (importer.MaxUpload).
+func isUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/admin/imports"
 }

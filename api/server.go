@@ -4,15 +4,19 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 )
@@ -37,6 +41,9 @@ type Config struct {
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
+	// ImportDir keeps the files uploaded at /admin until their import ends
+	// (default: a folder in the system's temp dir).
+	ImportDir string
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -55,6 +62,7 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	imports  *importer.Jobs
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -92,6 +100,15 @@ func NewServer(cfg Config) *echo.Echo {
 		h.pages = newPageCache(cfg.PageCacheBytes)
 	}
 	h.metrics = newMetrics(cfg.Store, h.pages)
+	if cfg.ImportDir == "" {
+		cfg.ImportDir = filepath.Join(os.TempDir(), "parley-imports")
+	}
+	h.imports = &importer.Jobs{Store: cfg.Store, Dir: cfg.ImportDir, Log: cfg.Logger}
+	go func() {
+		if err := h.imports.Resume(context.Background()); err != nil {
+			cfg.Logger.Warn("imports not resumed", "err", err)
+		}
+	}()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}

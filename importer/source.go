@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -39,6 +40,8 @@ type Source struct {
 	// Path is the file on disk, as named on the command line or an upload
 	// stored in the data directory.
 	Path string
+	// Read, when set, counts the bytes read from the file, for progress.
+	Read *int64
 }
 
 // Open returns the file's content, unwrapped from gzip or from the single
@@ -58,7 +61,11 @@ func (s Source) openRaw() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 64<<10)
+	var r io.Reader = f
+	if s.Read != nil {
+		r = &progressReader{r: f, n: s.Read}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
@@ -155,4 +162,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 type readCloser struct {
 	io.Reader
 	io.Closer
+}
+
+// progressReader counts bytes into n, which another goroutine reads.
+type progressReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	atomic.AddInt64(p.n, int64(n))
+	return n, err
 }

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -20,20 +21,25 @@ type Rule struct {
 // Rules apply in order; the first that matches a URL wins.
 type Rules []Rule
 
-// ParseRules reads rules separated by newlines or ";", each "FROM => TO"
-// (or "FROM -> TO"); "#" starts a comment line. A value naming an existing
-// file is read from that file.
-func ParseRules(s string) (Rules, error) {
-	if s == "" {
-		return nil, nil
-	}
-	if !strings.Contains(s, "=>") && !strings.Contains(s, "->") {
-		b, err := os.ReadFile(s)
+// ErrBadRules refuses --map rules that cannot be read.
+var ErrBadRules = errors.New("bad --map rules")
+
+// LoadRules reads --map: rules, or the name of a file of rules. Only the
+// command line reads files; rules from /admin go to ParseRules.
+func LoadRules(flag string) (Rules, error) {
+	if flag != "" && !strings.Contains(flag, "=>") && !strings.Contains(flag, "->") {
+		b, err := os.ReadFile(flag)
 		if err != nil {
-			return nil, fmt.Errorf("--map: %q is neither a rule (FROM => TO) nor a readable file", s)
+			return nil, fmt.Errorf("%w: %q is neither a rule (FROM => TO) nor a readable file", ErrBadRules, flag)
 		}
-		s = string(b)
+		flag = string(b)
 	}
+	return ParseRules(flag)
+}
+
+// ParseRules reads rules separated by newlines or ";", each "FROM => TO"
+// (or "FROM -> TO"); "#" starts a comment line.
+func ParseRules(s string) (Rules, error) {
 	var rs Rules
 	for _, line := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == ';' }) {
 		line = strings.TrimSpace(line)
@@ -47,13 +53,13 @@ func ParseRules(s string) (Rules, error) {
 		from, to = strings.TrimSpace(from), strings.TrimSpace(to)
 		switch {
 		case !ok || from == "" || to == "":
-			return nil, fmt.Errorf("--map: %q is not FROM => TO", line)
+			return nil, fmt.Errorf("%w: %q is not FROM => TO", ErrBadRules, line)
 		case strings.Count(from, "*") > 1 || strings.Contains(from, "*") && !strings.HasSuffix(from, "*"):
-			return nil, fmt.Errorf("--map: %q: a \"*\" may only end FROM", line)
+			return nil, fmt.Errorf("%w: %q: a \"*\" may only end FROM", ErrBadRules, line)
 		case strings.Count(to, "*") > 1:
-			return nil, fmt.Errorf("--map: %q: TO has more than one \"*\"", line)
+			return nil, fmt.Errorf("%w: %q: TO has more than one \"*\"", ErrBadRules, line)
 		case strings.Contains(to, "*") && !strings.Contains(from, "*"):
-			return nil, fmt.Errorf("--map: %q: TO has a \"*\" that FROM does not", line)
+			return nil, fmt.Errorf("%w: %q: TO has a \"*\" that FROM does not", ErrBadRules, line)
 		}
 		rs = append(rs, Rule{From: from, To: to})
 	}
