@@ -24,8 +24,8 @@ import (
 // row's columns by their database names. Tables come in the order of
 // exportTables (a row only refers to rows above it), rows in primary-key
 // order. Timestamps are RFC 3339 in UTC with nanoseconds, booleans are JSON
-// booleans, missing values null. Password hashes, refresh tokens, the
-// signing secret and import jobs are never exported.
+// booleans, missing values null. Password hashes, token versions, refresh
+// tokens, the signing secret and import jobs are never exported.
 const (
 	exportFormat  = "parley-export"
 	exportVersion = 1
@@ -45,7 +45,8 @@ type exportTable struct {
 // exportTables are the tables of an export, parents first.
 var exportTables = []exportTable{
 	{name: "sites", key: "id", bySite: "id = ?"},
-	{name: "users", key: "id", omit: []string{"password_hash"}, serials: true},
+	// A user's password hash and token version are credentials, not content.
+	{name: "users", key: "id", omit: []string{"password_hash", "token_version"}, serials: true},
 	{name: "moderator_sites", key: "user_id, site_id", bySite: "site_id = ?"},
 	{name: "articles", key: "id", bySite: "site_id = ?", serials: true},
 	{name: "comments", key: "id", bySite: "article_id IN (SELECT id FROM articles WHERE site_id = ?)", serials: true},

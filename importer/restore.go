@@ -36,16 +36,9 @@ func Restore(ctx context.Context, st *models.Store, src Source, opt Options) (*S
 		return mergeParley(ctx, st, src, opt)
 	}
 	sum := newSummary(FormatParley, opt.Site, opt.DryRun)
-	columns := map[string]map[string]string{} // table → column → database type
-	for _, t := range exportTables {
-		cts, err := st.Read.Migrator().ColumnTypes(t.name)
-		if err != nil {
-			return nil, fmt.Errorf("restore: table %s: %w", t.name, err)
-		}
-		columns[t.name] = map[string]string{}
-		for _, ct := range cts {
-			columns[t.name][ct.Name()] = ct.DatabaseTypeName()
-		}
+	columns, err := tableColumns(ctx, st.Read)
+	if err != nil {
+		return nil, err
 	}
 	order := map[string]int{}
 	for i, t := range exportTables {
@@ -146,6 +139,28 @@ func Restore(ctx context.Context, st *models.Store, src Source, opt Options) (*S
 		return nil, err
 	}
 	return sum, nil
+}
+
+// tableColumns reads each export table's columns and their database types
+// from an empty result, one query a table.
+func tableColumns(ctx context.Context, db *gorm.DB) (map[string]map[string]string, error) {
+	columns := map[string]map[string]string{} // table → column → database type
+	for _, t := range exportTables {
+		rows, err := db.WithContext(ctx).Raw("SELECT * FROM " + t.name + " WHERE 1 = 0").Rows()
+		if err != nil {
+			return nil, fmt.Errorf("restore: table %s: %w", t.name, err)
+		}
+		cts, err := rows.ColumnTypes()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("restore: table %s: %w", t.name, err)
+		}
+		columns[t.name] = map[string]string{}
+		for _, ct := range cts {
+			columns[t.name][ct.Name()] = ct.DatabaseTypeName()
+		}
+	}
+	return columns, nil
 }
 
 func isEmpty(ctx context.Context, db *gorm.DB) (bool, error) {
