@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 )
@@ -129,7 +130,7 @@ func (h *handler) exportAll(c echo.Context) error {
 func importError(err error) error {
 	switch {
 	case errors.Is(err, importer.ErrTooLarge):
-		return newError(http.StatusRequestEntityTooLarge, "payload_too_large", err.Error())
+		return fault.New(fault.TooLarge, err.Error())
 	case errors.Is(err, importer.ErrUnknownFormat):
 		return badRequest(err.Error(), map[string]string{"format": "unknown format"})
 	case errors.Is(err, importer.ErrBadRules):
@@ -137,7 +138,7 @@ func importError(err error) error {
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return newError(http.StatusRequestEntityTooLarge, "payload_too_large", importer.ErrTooLarge.Error())
+		return fault.New(fault.TooLarge, importer.ErrTooLarge.Error())
 	}
 	return err
 }
