@@ -409,6 +409,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			continue // Echo's catch-alls of the /api/v1 group: they answer 404 and are no route of ours
 		}
 		key := r.Method + " " + r.Path
+		_, own := rows[key]
+		if _, get := rows["GET "+r.Path]; !own && get && r.Method == http.MethodHead {
+			continue // the HEAD every GET route gets: its GET row's cells send HEAD too
+		}
 		if seen[key] {
 			continue
 		}
@@ -475,8 +479,8 @@ func (w *matrixWorld) cell(t *testing.T, method string, row matrixRow, p princip
 		headers["Authorization"] = "Bearer " + token
 	}
 	head := doRaw(t, w.s, http.MethodHead, req.path, headers, "")
-	if head.Code >= 500 {
-		t.Fatalf("HEAD %s as %s: status %d", req.path, p, head.Code)
+	if head.Code != rec.Code {
+		t.Fatalf("HEAD %s as %s: status %d, want GET's %d", req.path, p, head.Code, rec.Code)
 	}
 	if again := fingerprint(t, w.s); again != after {
 		t.Fatalf("HEAD %s as %s changed the database:\nbefore %s\nafter  %s", req.path, p, after, again)

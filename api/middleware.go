@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,13 +26,13 @@ func currentUser(c echo.Context) *models.User {
 	return u
 }
 
-// authenticate loads the user of a bearer token. A request without one is
-// anonymous; a request with a bad one is refused, so that a client learns
-// its token expired instead of silently reading as a stranger.
+// authenticate loads the user of a bearer token on API routes. A request
+// without one is anonymous; a request with a bad one is refused, so that a
+// client learns its token expired instead of silently reading as a stranger.
 func (h *handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		header := c.Request().Header.Get(echo.HeaderAuthorization)
-		if header == "" {
+		if header == "" || !strings.HasPrefix(c.Path(), "/api/") {
 			return next(c)
 		}
 		raw, ok := strings.CutPrefix(header, "Bearer ")
@@ -90,7 +91,7 @@ func (h *handler) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				h.log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
@@ -98,8 +99,9 @@ func (h *handler) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestLog writes one structured line per request. It never logs headers
-// or bodies: they carry tokens and passwords.
+// requestLog writes one structured line per request (unless
+// Config.QuietRequests), with its id from the context. It never logs
+// headers, queries or bodies: they carry tokens and passwords.
 func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -107,10 +109,13 @@ func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		status := c.Response().Status
-		h.log.Debug("request", "method", c.Request().Method, "route", c.Path(), "status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.RealIP(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		if h.cfg.QuietRequests {
+			return nil
+		}
+		h.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("method", methodLabel(c.Request().Method)), slog.String("route", c.Path()),
+			slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", c.RealIP()))
 		return nil
 	}
 }

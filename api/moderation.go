@@ -294,6 +294,7 @@ func (h *handler) banUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.securityEvent(c, eventBan, "user_id", u.ID, "moderator_id", viewer.ID, "shadow", req.Shadow, "purge", req.Purge)
 	return c.JSON(http.StatusOK, moderatedUserEnvelope{User: h.newModeratedUserView(u, viewer)})
 }
 
@@ -306,6 +307,7 @@ func (h *handler) unbanUser(c echo.Context) error {
 	if err := h.mod.Unban(c.Request().Context(), id, currentUser(c)); err != nil {
 		return err
 	}
+	h.securityEvent(c, eventUnban, "user_id", id, "moderator_id", currentUser(c).ID)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -365,6 +367,7 @@ func (h *handler) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.securityEvent(c, eventRoleChange, "user_id", u.ID, "admin_id", viewer.ID, "role", u.Role)
 	return c.JSON(http.StatusOK, moderatedUserEnvelope{User: h.newModeratedUserView(u, viewer)})
 }
 

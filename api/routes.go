@@ -14,14 +14,20 @@ const maxBody = "64KiB"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL,
-		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}))
+	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL,
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}), h.authenticate)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	e.GET("/metrics", h.metrics.handler(h.log))
+	if h.cfg.MetricsMux != nil {
+		h.cfg.MetricsMux.Handle("/metrics", h.metrics.httpHandler(h.log))
+	} else {
+		e.GET("/metrics", h.metrics.handler(h.log))
+	}
 
-	v1 := e.Group("/api/v1", h.authenticate)
+	// No group middleware: Echo would add a catch-all route to the group,
+	// which answers 404 where a wrong method deserves 405 with Allow.
+	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", h.openAPI)
 	v1.GET("/config", h.publicConfig)
 
@@ -54,6 +60,7 @@ func (h *handler) routes(e *echo.Echo) {
 	h.registerModeration(v1)
 	h.registerPages(e)
 	h.registerAdminPage(e)
+	headForEveryGet(e) // last: it covers every GET route above
 }
 
 // isUpload exempts the import upload from maxBody; it bounds its own body

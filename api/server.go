@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,6 +39,11 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// QuietRequests turns off the log line of every request.
+	QuietRequests bool
+	// MetricsMux, when set, serves /metrics instead of the main router, for
+	// a listen address of its own (PARLEY_METRICS_ADDR).
+	MetricsMux *http.ServeMux
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
@@ -74,6 +80,7 @@ func NewServer(cfg Config) *echo.Echo {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = slog.New(RequestIDLogs(cfg.Logger.Handler()))
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 15 * time.Minute
 	}
