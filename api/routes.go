@@ -58,6 +58,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/admin/export", h.exportAll, requireAdmin)
 
 	h.registerModeration(v1)
+	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
 	headForEveryGet(e) // last: it covers every GET route above
