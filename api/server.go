@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/identity"
 	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
@@ -40,6 +41,11 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// PublicURL is the server's public origin, for links in mail.
+	PublicURL string
+	// Mail says an SMTP server is configured; without one the features
+	// that send mail are off.
+	Mail bool
 	// QuietRequests turns off the log line of every request.
 	QuietRequests bool
 	// MetricsMux, when set, serves /metrics instead of the main router, for
@@ -69,6 +75,7 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	identity *identity.Service
 	sites    *sites.Directory
 	imports  *importer.Jobs
 }
@@ -103,6 +110,7 @@ func NewServer(cfg Config) *echo.Echo {
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
+	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
 	}
