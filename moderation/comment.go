@@ -19,6 +19,10 @@ func hashBody(body string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// HashBody is the duplicate-detection hash stored with each comment, for
+// writers outside this package (the importer).
+func HashBody(body string) string { return hashBody(body) }
+
 // render renders a clean body, refusing one that would show no text: a
 // comment of only an image, an empty link or a rule would publish as an
 // empty box.
