@@ -35,6 +35,8 @@ var statusOf = map[fault.Code]int{
 	fault.Banned:               http.StatusForbidden,
 	fault.Locked:               http.StatusForbidden,
 	fault.EditWindowClosed:     http.StatusForbidden,
+	fault.AutoThreadsOff:       http.StatusForbidden,
+	fault.OriginNotAllowed:     http.StatusForbidden,
 	fault.NotFound:             http.StatusNotFound,
 	fault.MethodNotAllowed:     http.StatusMethodNotAllowed,
 	fault.Conflict:             http.StatusConflict,

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"mime"
@@ -142,9 +143,17 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // originAllowed reports whether a browser page on origin may call the API:
-// one of the configured blog origins, compared exactly.
-func (h *handler) originAllowed(origin string) bool {
-	return origin != "" && slices.Contains(h.cfg.AllowedOrigins, origin)
+// one of the sites' origins (the configured ones of the default site and
+// each site's own), compared exactly.
+func (h *handler) originAllowed(ctx context.Context, origin string) (bool, error) {
+	if origin == "" {
+		return false, nil
+	}
+	allowed, err := h.sites.Origins(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(allowed, origin), nil
 }
 
 // sameOrigin reports whether origin names the host the request was sent to
@@ -176,7 +185,11 @@ func (h *handler) guardWrites(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		origin := r.Header.Get(echo.HeaderOrigin)
 		crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
-		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !h.originAllowed(origin) {
+		allowed, err := h.originAllowed(r.Context(), origin)
+		if err != nil {
+			return err
+		}
+		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !allowed {
 			return fault.New(fault.Forbidden, "requests from pages on other sites are refused unless the site is allowed")
 		}
 		return next(c)
@@ -191,8 +204,9 @@ func isJSON(contentType string) bool {
 }
 
 // cors (for /api/ paths; it sits on the root so preflights of any route
-// reach it) answers only the configured blog origins, compared exactly, and never
-// with credentials: the API is called with bearer tokens, not cookies.
+// reach it) answers only the sites' origins (the configured ones of the
+// default site and each site's own), compared exactly, and never with
+// credentials: the API is called with bearer tokens, not cookies.
 func (h *handler) cors() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -202,7 +216,10 @@ func (h *handler) cors() echo.MiddlewareFunc {
 			origin := c.Request().Header.Get(echo.HeaderOrigin)
 			hd := c.Response().Header()
 			hd.Add(echo.HeaderVary, echo.HeaderOrigin)
-			ok := h.originAllowed(origin)
+			ok, err := h.originAllowed(c.Request().Context(), origin)
+			if err != nil {
+				return err
+			}
 			if ok {
 				hd.Set(echo.HeaderAccessControlAllowOrigin, origin)
 				hd.Set(echo.HeaderAccessControlExposeHeaders, "Retry-After, ETag, X-Request-Id")

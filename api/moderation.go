@@ -60,6 +60,7 @@ type queueItemView struct {
 }
 
 type queueArticleView struct {
+	Site  string `json:"site"`
 	Slug  string `json:"slug"`
 	Title string `json:"title"`
 }
@@ -192,8 +193,12 @@ func (h *handler) moderationQueue(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	sites, err := h.queueSites(c)
+	if err != nil {
+		return err
+	}
 	page, err := h.mod.Queue(ctx, moderation.QueueQuery{State: c.QueryParam("state"), Article: c.QueryParam("article"),
-		Sort: c.QueryParam("sort"), Limit: limit, Cursor: c.QueryParam("cursor")})
+		Sites: sites, Sort: c.QueryParam("sort"), Limit: limit, Cursor: c.QueryParam("cursor")})
 	if err != nil {
 		return err
 	}
@@ -212,7 +217,7 @@ func (h *handler) moderationQueue(c echo.Context) error {
 	for i, it := range page.Items {
 		out.Items[i] = queueItemView{
 			Comment: newCommentView(factsOf(&it.Comment, it.Author), it.ArticleSlug, viewer, votes[it.Comment.ID]),
-			Article: queueArticleView{Slug: it.ArticleSlug, Title: it.ArticleTitle},
+			Article: queueArticleView{Site: it.ArticleSite, Slug: it.ArticleSlug, Title: it.ArticleTitle},
 			Author:  queueAuthor(it),
 			Flags:   newFlagCountsView(it.Flags),
 			Holds:   it.Holds,
@@ -235,7 +240,11 @@ func queueAuthor(it moderation.QueueItem) *authorView {
 
 // GET /api/v1/moderation/stats
 func (h *handler) moderationStats(c echo.Context) error {
-	st, err := h.mod.Stats(c.Request().Context())
+	sites, err := h.queueSites(c)
+	if err != nil {
+		return err
+	}
+	st, err := h.mod.Stats(c.Request().Context(), sites)
 	if err != nil {
 		return err
 	}
@@ -317,7 +326,11 @@ func (h *handler) moderationLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.mod.Log(c.Request().Context(), limit, c.QueryParam("cursor"))
+	sites, err := h.mod.SitesOf(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	page, err := h.mod.Log(c.Request().Context(), limit, c.QueryParam("cursor"), sites)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/counts", h.counts)
 
 	h.registerModeration(v1)
+	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
 	headForEveryGet(e) // last: it covers every GET route above

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/sites"
 )
 
 // Config is everything the HTTP layer needs; main builds it from the environment.
@@ -61,6 +62,7 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	sites    *sites.Directory
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -91,6 +93,7 @@ func NewServer(cfg Config) *echo.Echo {
 		mod:      moderation.NewService(cfg.Store, now),
 		log:      cfg.Logger,
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
