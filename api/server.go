@@ -4,16 +4,21 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/identity"
+	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 	"github.com/parley-comments/parley/sites"
@@ -36,6 +41,11 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// PublicURL is the server's public origin, for links in mail.
+	PublicURL string
+	// Mail says an SMTP server is configured; without one the features
+	// that send mail are off.
+	Mail bool
 	// QuietRequests turns off the log line of every request.
 	QuietRequests bool
 	// MetricsMux, when set, serves /metrics instead of the main router, for
@@ -44,6 +54,9 @@ type Config struct {
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
+	// ImportDir keeps the files uploaded at /admin until their import ends
+	// (default: a folder in the system's temp dir).
+	ImportDir string
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -62,7 +75,9 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	identity *identity.Service
 	sites    *sites.Directory
+	imports  *importer.Jobs
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -95,6 +110,7 @@ func NewServer(cfg Config) *echo.Echo {
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
+	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
 	}
@@ -102,6 +118,15 @@ func NewServer(cfg Config) *echo.Echo {
 		h.pages = newPageCache(cfg.PageCacheBytes)
 	}
 	h.metrics = newMetrics(cfg.Store, h.pages)
+	if cfg.ImportDir == "" {
+		cfg.ImportDir = filepath.Join(os.TempDir(), "parley-imports")
+	}
+	h.imports = &importer.Jobs{Store: cfg.Store, Dir: cfg.ImportDir, Log: cfg.Logger}
+	go func() {
+		if err := h.imports.Resume(context.Background()); err != nil {
+			cfg.Logger.Warn("imports not resumed", "err", err)
+		}
+	}()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}
