@@ -18,6 +18,7 @@ var pageURLs = map[string]string{
 	"/":               "/",
 	"/widget.js":      "/widget.js",
 	"/counts.js":      "/counts.js",
+	"/favicon.ico":    "/favicon.ico",
 	"/embed":          "/embed?article=" + seedSlug + "&parent=https://blog.example",
 	"/admin":          "/admin",
 	"/assets/*":       "/assets/admin.js",

@@ -384,6 +384,8 @@ func matrixRows() map[string]matrixRow {
 		// moderator limited to some sites reads those: TestSiteModerator).
 		// Threads keyed by page read like articles' and post like them.
 		"GET /counts.js":                    {want: everyone(200), build: fixed("/counts.js")},
+		"GET /favicon.ico":                  {want: everyone(200), build: fixed("/favicon.ico")},
+		"HEAD /favicon.ico":                 {want: everyone(200), build: fixed("/favicon.ico")},
 		"HEAD /counts.js":                   {want: everyone(200), build: fixed("/counts.js")},
 		"GET /api/v1/sites":                 {want: moderators(200), build: fixed("/api/v1/sites")},
 		"GET /api/v1/sites/:site":           {want: moderators(200), build: fixed("/api/v1/sites/default")},

@@ -102,6 +102,11 @@ func (h *handler) registerPages(e *echo.Echo) {
 	getAndHead(e, "/widget.js", func(c echo.Context) error {
 		return widget.serve(c, "public, max-age=300")
 	})
+	// Browsers ask every site for /favicon.ico, the demo page included.
+	favicon := files["favicon.ico"]
+	getAndHead(e, "/favicon.ico", func(c echo.Context) error {
+		return favicon.serve(c, "public, max-age=86400")
+	})
 	getAndHead(e, "/counts.js", func(c echo.Context) error {
 		return counts.serve(c, "public, max-age=300")
 	})

@@ -182,6 +182,7 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/api/v1/moderation/log":          {"/api/v1/moderation/log"},
 		"/api/v1/moderation/rules":        {"/api/v1/moderation/rules"},
 		"/counts.js":                      {"/counts.js"},
+		"/favicon.ico":                    {"/favicon.ico"},
 		"/api/v1/sites":                   {"/api/v1/sites"},
 		"/api/v1/sites/:site":             {"/api/v1/sites/default"},
 		"/api/v1/sites/:site/thread":      {"/api/v1/sites/default/thread?key=" + seedSlug},

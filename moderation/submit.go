@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 	"gorm.io/gorm"
@@ -269,14 +270,14 @@ func cleanGuest(g Guest) (name, email string, err error) {
 	name = markup.CleanName(g.Name)
 	fields := map[string]string{}
 	if n := utf8.RuneCountInString(name); n < 1 || n > 64 {
-		fields["guest_name"] = "1 to 64 characters"
+		fields["guest_name"] = "please enter your name (up to 64 characters)"
 	}
 	email = strings.TrimSpace(g.Email)
 	if len(email) > 254 || email != "" && !strings.Contains(email, "@") {
 		fields["guest_email"] = "not a valid email address"
 	}
 	if len(fields) > 0 {
-		return "", "", invalid("invalid guest details", fields)
+		return "", "", invalid("check the guest details: "+fault.DescribeFields(fields), fields)
 	}
 	return name, strings.ToLower(email), nil
 }

@@ -27,7 +27,15 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     total: 0,
     retry: null,
     loads: 0, // numbers the thread loads, so a slow old answer cannot overwrite a newer one
+    posted: new Set(), // ids of new comments shown at the top, out of their place until a page brings them
   };
+  // A guest's own comments, kept in this browser: the server cannot tell a
+  // guest their held comments on a reload, nor that a comment is theirs.
+  const guestKey = "guest." + (params.get("site") || "default") + "." + slug;
+  const guestOwn = () => {
+    try { return JSON.parse(store.get(guestKey) || "[]"); } catch { return []; }
+  };
+  const keepGuestOwn = (list) => store.set(guestKey, list.length ? JSON.stringify(list.slice(-50)) : null);
 
   // Tokens live only in this frame's storage (the blog page cannot read it) and
   // travel only in headers and JSON bodies.
@@ -71,6 +79,9 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       case "locked":
         return "Comments are closed.";
       case "validation_failed":
+        if (err.fields && err.fields.parent_id) {
+          return "This comment can't take replies now: it is awaiting moderation or was removed. Your reply is kept here.";
+        }
         return msg || "Please check what you entered.";
       case "invalid_credentials":
         return "That username or email and password don't match.";
@@ -100,24 +111,46 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   // ---- forms: errors next to the form that caused them, typed text never lost.
   function clearError(form) {
     $(".err", form).textContent = "";
-    for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+    for (const el of form.querySelectorAll("[aria-invalid]")) {
+      el.removeAttribute("aria-invalid");
+      if (el.dataset.hint !== undefined) {
+        if (el.dataset.hint) {
+          el.setAttribute("aria-describedby", el.dataset.hint);
+          document.getElementById(el.dataset.hint).hidden = false;
+        } else el.removeAttribute("aria-describedby");
+        delete el.dataset.hint;
+      }
+    }
     for (const el of form.querySelectorAll(".field-err")) el.remove();
   }
 
+  // showError shows what went wrong once: by the field it is about (the
+  // field's hint giving way to it), or under the form when no field is named.
+  let noteSeq = 0;
   function showError(form, err, doing) {
     clearError(form);
     const text = typeof err === "string" ? err : explain(err, doing);
-    $(".err", form).textContent = text;
-    for (const [name, why] of Object.entries((err && err.fields) || {})) {
+    let byField = 0;
+    const fields = Object.entries((err && err.fields) || {});
+    for (const [name, why] of fields) {
       const input = form.elements.namedItem(name);
       if (!input || !input.closest) continue;
       input.setAttribute("aria-invalid", "true");
-      if (name === "body") continue; // the message is about the comment already
+      if (name === "body") continue; // the message under the form is about the comment
       const note = document.createElement("small");
       note.className = "field-err";
+      note.id = "field-err-" + ++noteSeq;
       note.textContent = sentence(String(why));
+      const hint = input.getAttribute("aria-describedby");
+      if (hint && document.getElementById(hint)) document.getElementById(hint).hidden = true;
+      input.dataset.hint = hint || "";
+      input.setAttribute("aria-describedby", note.id);
       input.closest("label").after(note);
+      byField++;
     }
+    $(".err", form).textContent = byField && byField === fields.length ? "" : text;
+    const first = form.querySelector("[aria-invalid]:not(textarea)") || form.querySelector("[aria-invalid]");
+    if (byField && first) first.focus();
   }
 
   async function submitting(form, fn) {
@@ -133,8 +166,17 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     }
   }
 
+  // announce tells screen readers; notice also shows the words, under the
+  // comment box, until the next thing the reader does.
   function announce(text) {
     status.textContent = text;
+    if (!text) $("#notice").hidden = true;
+  }
+  function notice(text) {
+    announce(text);
+    const n = $("#notice");
+    n.textContent = text;
+    n.hidden = !text;
   }
 
   // ---- who is signed in
@@ -158,6 +200,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
 
   const isMod = () => !!S.me && (S.me.role === "moderator" || S.me.role === "admin");
   const mine = (c) => !!S.me && !!c.author && c.author.id === S.me.id;
+  // own: written here, by the account or as a guest in this browser.
+  const own = (c) => mine(c) || (!c.author?.id && guestOwn().some((g) => g.id === c.id));
 
   function openAuth(which, note) {
     const panel = $("#auth");
@@ -177,6 +221,16 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     $("[data-close]", f).addEventListener("click", () => { $("#auth").hidden = true; });
   }
 
+  // precheck finds, before anything is sent, what the server would refuse
+  // in a sign-up: one problem per field, shown by that field.
+  function precheck(form, body) {
+    if (form.id !== "signup") return null;
+    const fields = {};
+    if (!/^[A-Za-z0-9_.-]{3,32}$/.test(body.username || "")) fields.username = "3–32 letters, digits, “_”, “-” or “.”";
+    if ((body.password || "").length < 8) fields.password = "use at least 8 characters";
+    return Object.keys(fields).length ? { fields } : null;
+  }
+
   function authSubmit(form, path, fields) {
     form.addEventListener("submit", (e) => {
       e.preventDefault();
@@ -185,6 +239,11 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       for (const k of fields) {
         const v = form.elements[k].value;
         if (v.trim() !== "" || k === "password") body[k] = k === "password" ? v : v.trim();
+      }
+      const wrong = precheck(form, body);
+      if (wrong) {
+        showError(form, wrong);
+        return;
       }
       submitting(form, async () => {
         try {
@@ -270,6 +329,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       }
     }
     $(".vote", li).hidden = c.deleted;
+    // One's own comment takes no votes (the server refuses them): its score shows, the arrows do not.
+    for (const b of li.querySelectorAll(":scope > .c-box .up, :scope > .c-box .down")) b.hidden = own(c);
     $(".score", li).textContent = String(c.score || 0);
     $(".up", li).setAttribute("aria-pressed", String(c.my_vote === 1));
     $(".down", li).setAttribute("aria-pressed", String(c.my_vote === -1));
@@ -278,7 +339,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     const windowOpen = Date.parse(c.created_at) + S.cfg.edit_window_minutes * 6e4 > Date.now();
     act("edit").hidden = c.deleted || !((mine(c) && windowOpen) || isMod());
     act("delete").hidden = c.deleted || !(mine(c) || isMod());
-    act("flag").hidden = c.deleted || mine(c) || li.classList.contains("flagged");
+    act("flag").hidden = c.deleted || own(c) || li.classList.contains("flagged");
     syncToggle(li);
   }
 
@@ -361,9 +422,13 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
         thread.replaceChildren();
         comments.clear();
       }
+      if (reset) S.posted.clear();
       for (const c of data.items || []) {
-        if (!document.getElementById("c-" + c.id)) thread.append(renderComment(c, 0));
+        const shown = document.getElementById("c-" + c.id);
+        if (!shown) thread.append(renderComment(c, 0));
+        else if (S.posted.delete(c.id)) thread.append(shown); // its place has come
       }
+      if (reset) restoreGuestOwn(data.items || []);
       S.cursor = data.next_cursor || null;
       S.total = data.total ?? countAll(data.items || []);
       $("#loaderr").hidden = true;
@@ -382,6 +447,24 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       more.disabled = false;
       app.removeAttribute("aria-busy");
     }
+  }
+
+  // restoreGuestOwn shows a guest's own held comments, which the server
+  // shows only to moderators, and forgets those it now shows to everyone.
+  function restoreGuestOwn(items) {
+    if (S.me) return;
+    const kept = guestOwn().filter((g) => g.status === "pending" && Date.parse(g.created_at) > Date.now() - 30 * 864e5);
+    const still = [];
+    for (const g of kept) {
+      if (items.some((c) => c.id === g.id) || document.getElementById("c-" + g.id)) continue;
+      still.push(g);
+      const parent = g.parent_id && document.getElementById("c-" + g.parent_id);
+      if (g.parent_id && !parent) continue; // its thread is not on this page
+      const li = renderComment(g, parent ? Number(parent.dataset.depth) + 1 : 0);
+      if (parent) $(".replies", parent).append(li);
+      else placeTop(li);
+    }
+    keepGuestOwn([...still, ...guestOwn().filter((g) => g.status !== "pending")]);
   }
 
   $("#retry").addEventListener("click", () => S.retry && S.retry());
@@ -424,6 +507,10 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       cancel.addEventListener("click", onCancel);
     }
     syncGuest(form);
+    if (!edit) {
+      form.elements.guest_name.value = store.get("guest_name") || "";
+      form.elements.guest_email.value = store.get("guest_email") || "";
+    }
     const box = form.elements.body;
     box.addEventListener("input", () => clearError(form));
     form.addEventListener("submit", (e) => {
@@ -438,6 +525,10 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
         body.guest_name = form.elements.guest_name.value.trim();
         const mail = form.elements.guest_email.value.trim();
         if (mail) body.guest_email = mail;
+        if (!body.guest_name) {
+          showError(form, { fields: { guest_name: "please enter your name" } });
+          return;
+        }
       }
       submitting(form, async () => {
         try {
@@ -446,6 +537,13 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
             : await api("POST", paths.post, legacy ? body : { key: slug, title: page.title, url: page.url, ...body });
           const c = res.comment || res;
           if (!edit) box.value = ""; // only now is the text safe on the server
+          if (guest) {
+            // The name carries into the next comment and reply; the comment
+            // stays the guest's own (no Flag, no votes), held ones across reloads.
+            store.set("guest_name", body.guest_name);
+            store.set("guest_email", body.guest_email || null);
+            keepGuestOwn([...guestOwn(), { ...c, replies: [] }]);
+          }
           onDone(c);
         } catch (err) {
           if (err.code === "locked") {
@@ -460,13 +558,38 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     return form;
   }
 
-  function added(c) {
-    if (c.status === "pending") announce("Thanks! Your comment is awaiting moderation.");
+  // added shows a new comment where the reader can see it: scrolled to,
+  // highlighted, focused (so the keyboard carries on from it), with a notice
+  // under the comment box.
+  function added(c, li) {
+    if (c.status === "pending") notice("Thanks! Your comment is awaiting moderation. Only you can see it until a moderator approves it.");
     else {
       S.total++;
-      announce("Your comment is posted.");
+      notice("Your comment is posted.");
     }
     showCount();
+    reveal(li);
+  }
+
+  function reveal(li) {
+    li.classList.add("new");
+    const box = $(".c-box", li);
+    box.tabIndex = -1;
+    box.focus({ preventScroll: true });
+    box.scrollIntoView({ block: "nearest" });
+  }
+
+  // placeTop puts a new top-level comment where it belongs when the loaded
+  // pages show its place (the end of the oldest-first list, the start of the
+  // newest-first one), else at the top, noted in S.posted until "Load more"
+  // or a reload reaches its place.
+  function placeTop(li) {
+    if (S.sort === "newest") thread.prepend(li);
+    else if (S.sort === "oldest" && !S.cursor) thread.append(li);
+    else {
+      thread.prepend(li);
+      S.posted.add(Number(li.dataset.id));
+    }
   }
 
   function mountCompose() {
@@ -475,10 +598,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       submit: "Post comment",
       onDone: (c) => {
         const li = renderComment({ ...c, replies: c.replies || [] }, 0);
-        li.classList.add("new");
-        if (S.sort === "newest") thread.prepend(li);
-        else thread.append(li);
-        added(c);
+        placeTop(li);
+        added(c, li);
       },
     });
     $("#compose-slot").replaceChildren(form);
@@ -515,11 +636,10 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
           const now = comments.get(c.id) || c;
           now.replies = [...(now.replies || []), r];
           const child = renderComment({ ...r, replies: r.replies || [] }, Number(li.dataset.depth) + 1);
-          child.classList.add("new");
           li.classList.remove("collapsed");
           $(".replies", li).append(child);
           syncToggle(li);
-          added(r);
+          added(r, child);
         },
       }),
     );
