@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/parley-comments/parley/models"
 )
 
 type emailRequest struct {
@@ -94,4 +96,16 @@ func (h *handler) redeemReset(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// offerGuestVerification mails a guest who gave an address a link to
+// confirm it, which lets their comments count toward trust. The comment is
+// stored either way, so a failure here is only logged.
+func (h *handler) offerGuestVerification(c echo.Context, cm *models.Comment) {
+	if cm.AuthorID != nil || cm.GuestEmail == "" || !h.cfg.Mail {
+		return
+	}
+	if err := h.identity.SendGuestVerification(c.Request().Context(), cm.GuestEmail); err != nil {
+		h.log.Warn("queue guest verification mail", "comment", cm.ID, "err", err)
+	}
 }
