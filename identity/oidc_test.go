@@ -21,8 +21,8 @@ import (
 
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/identity/oidctest"
-	"github.com/parley-comments/parley/mail/mailtest"
 	"github.com/parley-comments/parley/mail"
+	"github.com/parley-comments/parley/mail/mailtest"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/models/dbtest"
 )
