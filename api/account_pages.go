@@ -63,7 +63,7 @@ func (h *handler) verifyPage(c echo.Context) error {
 	ctx, token := c.Request().Context(), c.QueryParam("token")
 	var v *identity.Verified
 	var err error
-	if c.Request().Method == http.MethodHead {
+	if isHead(c) {
 		v, err = h.identity.PeekVerification(ctx, token)
 	} else {
 		v, err = h.identity.Verify(ctx, token)
@@ -107,7 +107,7 @@ func (h *handler) providerCallback(c echo.Context) error {
 	accountHeaders(c)
 	q := c.QueryParams()
 	err := errHeadOnly // a HEAD must not spend the flow: it gets the page's headers
-	if c.Request().Method != http.MethodHead {
+	if !isHead(c) {
 		err = h.identity.FinishLogin(c.Request().Context(), c.Param("provider"), q.Get("state"), q.Get("code"), q.Get("error"))
 	}
 	data := struct {
