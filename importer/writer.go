@@ -468,7 +468,10 @@ func (w *writer) store(ready []*pending) error {
 		return nil
 	}
 	var touched []uint
+	var held time.Duration
 	err := w.write(func(tx *gorm.DB) error {
+		began := time.Now()
+		defer func() { held = time.Since(began) }()
 		touched = touched[:0]
 		if err := w.createArticles(tx, ready); err != nil {
 			return err
@@ -504,6 +507,10 @@ func (w *writer) store(ready []*pending) error {
 		return err
 	}
 	w.mu.Lock()
+	if !w.opt.DryRun {
+		w.sum.Batches++
+		w.sum.SlowestBatchMS = max(w.sum.SlowestBatchMS, float64(held.Microseconds())/1000)
+	}
 	for _, p := range ready {
 		w.nodes.put(p.c.SourceID, p.node)
 		w.sum.Created++
