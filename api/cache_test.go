@@ -168,6 +168,15 @@ func TestThreadCacheSeesEveryChange(t *testing.T) {
 			}
 			return ""
 		}},
+		{"an article edit that locks its comments", func() {
+			want(t, s.do(t, "PATCH", "/api/v1/articles/"+seedSlug, s.userWithRole(t, "boss", "admin").AccessToken,
+				map[string]any{"comments_locked": true}), http.StatusOK)
+		}, func(th threadJSON) string {
+			if !th.Locked {
+				return "the thread does not say its comments are closed"
+			}
+			return ""
+		}},
 		{"a ban that purges", func() {
 			want(t, s.do(t, "POST", fmt.Sprintf("/api/v1/moderation/users/%d/ban", bob.User.ID), mod,
 				map[string]any{"reason": "spam", "purge": true}), http.StatusOK)

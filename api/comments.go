@@ -16,6 +16,9 @@ type threadView struct {
 	Items      []commentView `json:"items"`
 	NextCursor *string       `json:"next_cursor"`
 	Total      int           `json:"total"`
+	// Locked tells the widget whether to offer a comment box, so it need
+	// not download the whole article to learn it.
+	Locked bool `json:"comments_locked"`
 }
 
 type commentEnvelope struct {
@@ -155,7 +158,7 @@ func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.
 	if err != nil {
 		return nil, err
 	}
-	out := threadView{Items: make([]commentView, len(tp.Items)), Total: a.CommentCount}
+	out := threadView{Items: make([]commentView, len(tp.Items)), Total: a.CommentCount, Locked: a.Locked}
 	size := 64
 	for i, tc := range tp.Items {
 		out.Items[i] = h.threadCommentView(tc, slug, viewer, votes)

@@ -207,6 +207,7 @@ type threadJSON struct {
 	Items      []commentJSON `json:"items"`
 	NextCursor *string       `json:"next_cursor"`
 	Total      int           `json:"total"`
+	Locked     bool          `json:"comments_locked"`
 }
 
 // post creates a comment and returns it.

@@ -69,6 +69,8 @@ func encodeThread(dst []byte, v threadView, record bool) ([]byte, []commentMark)
 	}
 	e.buf = append(e.buf, `,"total":`...)
 	e.buf = strconv.AppendInt(e.buf, int64(v.Total), 10)
+	e.buf = append(e.buf, `,"comments_locked":`...)
+	e.buf = strconv.AppendBool(e.buf, v.Locked)
 	e.buf = append(e.buf, "}\n"...)
 	return e.buf, e.marks
 }

@@ -104,6 +104,7 @@ type ArticleRef struct {
 	ID           uint
 	CommentCount int
 	Version      int64
+	Locked       bool // comments are closed
 }
 
 // ThreadArticle looks an article up by site and key for a thread read. It
@@ -111,8 +112,8 @@ type ArticleRef struct {
 // read on every request, is what read caches learn the current version from.
 func ThreadArticle(ctx context.Context, db *gorm.DB, site, slug string) (ArticleRef, error) {
 	var a ArticleRef
-	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version FROM articles WHERE site_id = ? AND slug = ?", site, slug).Row().
-		Scan(&a.ID, &a.CommentCount, &a.Version)
+	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version, comments_locked FROM articles WHERE site_id = ? AND slug = ?", site, slug).Row().
+		Scan(&a.ID, &a.CommentCount, &a.Version, &a.Locked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("article %q: %w", slug, ErrNotFound)
 	}

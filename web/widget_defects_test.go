@@ -223,3 +223,20 @@ func TestWidgetExplainsAReplyToAHiddenComment(t *testing.T) {
 		t.Errorf("the reply's text = %q, want it kept", got)
 	}
 }
+
+// TestWidgetLearnsLockFromTheThread: whether comments are closed comes with
+// the thread page; the widget does not download the article for it.
+func TestWidgetLearnsLockFromTheThread(t *testing.T) {
+	s := newSite(t)
+	s.call(t, "PATCH", "/articles/"+slug, s.login(t, "admin", "admin-password-123"), map[string]any{"comments_locked": true}, nil)
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `!document.querySelector("#closed").hidden && document.querySelector("#compose-slot").hidden`)
+	fetched := eval[[]string](t, frame, `performance.getEntriesByType("resource").map(e => new URL(e.name).pathname)`)
+	for _, p := range fetched {
+		if p == "/api/v1/articles/"+slug || strings.HasSuffix(p, "/thread") {
+			t.Errorf("the widget fetched %s to learn whether comments are closed", p)
+		}
+	}
+}

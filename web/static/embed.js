@@ -12,8 +12,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   const parentOrigin = params.get("parent") || "";
   const threadPath = `/sites/${encodeURIComponent(params.get("site") || "default")}`;
   const paths = legacy
-    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}` }
-    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}` };
+    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments` }
+    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments` };
   const app = $("#app");
   const thread = $("#thread");
   const status = $("#status");
@@ -431,6 +431,10 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       if (reset) restoreGuestOwn(data.items || []);
       S.cursor = data.next_cursor || null;
       S.total = data.total ?? countAll(data.items || []);
+      if (S.locked !== !!data.comments_locked) {
+        S.locked = !!data.comments_locked;
+        rerenderAll();
+      }
       $("#loaderr").hidden = true;
       more.hidden = !S.cursor;
       showCount();
@@ -794,14 +798,13 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     }
     try { S.me = JSON.parse(store.get("user") || "null"); } catch { S.me = null; }
     const quiet = (p) => p.catch(() => null);
-    const [cfg, article, who] = await Promise.all([
+    // Whether comments are closed comes with the thread (load), not from
+    // the article, whose body can be long.
+    const [cfg, who] = await Promise.all([
       quiet(api("GET", "/config")),
-      quiet(api("GET", paths.article)),
       store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
     ]);
     if (cfg) Object.assign(S.cfg, cfg);
-    const art = article && (article.article || article);
-    S.locked = !!(art && art.comments_locked);
     setMe(who ? who.user || who : store.get("access") ? S.me : null);
     mountCompose();
     syncCompose();
