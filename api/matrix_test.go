@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -85,13 +86,15 @@ type account struct {
 // fixtures made on demand.
 type matrixWorld struct {
 	s    *testServer
+	mail *mailbox
 	seq  int
 	acct map[principal]*account
 }
 
 func newMatrixWorld(t *testing.T) *matrixWorld {
 	t.Helper()
-	w := &matrixWorld{s: newTestServer(t), acct: map[principal]*account{}}
+	mb, mailOn := withMail(t)
+	w := &matrixWorld{s: newTestServer(t, mailOn), mail: mb, acct: map[principal]*account{}}
 	adm := w.s.admin(t)
 	w.acct[pAdmin] = &account{id: adm.User.ID, username: "admin", password: "admin-password", token: adm.AccessToken, role: "admin"}
 	for _, p := range []principal{pUser, pOwner, pOther, pBanned, pShadow, pMod} {
@@ -423,6 +426,7 @@ func matrixRows() map[string]matrixRow {
 func TestAuthorizationMatrix(t *testing.T) {
 	w := newMatrixWorld(t)
 	rows := matrixRows()
+	maps.Copy(rows, identityMatrixRows())
 	routes := w.s.e.Routes()
 	slices.SortFunc(routes, func(a, b *echo.Route) int { return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method) })
 	seen := map[string]bool{}

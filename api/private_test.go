@@ -60,7 +60,8 @@ const (
 
 func seedPrivate(t *testing.T) *privateFixture {
 	t.Helper()
-	s := newTestServer(t, func(c *api.Config) { c.AllowGuests = true })
+	_, mailOn := withMail(t) // sign-up queues a verification link: its hash is a secret too
+	s := newTestServer(t, func(c *api.Config) { c.AllowGuests = true }, mailOn)
 	f := &privateFixture{s: s, tokens: map[viewer]string{vAnon: ""}}
 	comments := "/api/v1/articles/" + seedSlug + "/comments"
 
@@ -139,6 +140,14 @@ func seedPrivate(t *testing.T) *privateFixture {
 	for _, h := range hashes {
 		f.secrets = append(f.secrets, secret{name: "a refresh token hash", value: h})
 	}
+	var linkHashes []string
+	s.store.Read.Model(&models.EmailToken{}).Pluck("token_hash", &linkHashes)
+	if len(linkHashes) == 0 {
+		t.Fatal("no one-time link was stored")
+	}
+	for _, h := range linkHashes {
+		f.secrets = append(f.secrets, secret{name: "a one-time link's hash", value: h})
+	}
 	if len(rows) < 7 || len(hashes) < 7 {
 		t.Fatalf("seeded %d password hashes and %d refresh token hashes, want at least 7 of each", len(rows), len(hashes))
 	}
@@ -180,6 +189,10 @@ func (f *privateFixture) privateURLs() map[string][]string {
 		"/api/v1/sites/:site/counts":      {"/api/v1/sites/default/counts?key=" + seedSlug},
 		"/api/v1/sites/:site/fragment":    {"/api/v1/sites/default/fragment?key=" + seedSlug, "/api/v1/sites/default/fragment?limit=1&key=" + seedSlug},
 		"/api/v1/admin/users/:id/sites":   {"/api/v1/admin/users/1/sites"},
+		"/account/verify":                 {"/account/verify?token=not-a-token"},
+		"/account/signin":                 {"/account/signin"},
+		"/account/reset":                  {"/account/reset"},
+		"/account/link":                   {"/account/link"},
 	}
 }
 

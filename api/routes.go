@@ -34,6 +34,12 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/logout", h.logout)
 	v1.POST("/auth/password", h.changePassword, requireUser, rl.byIP("password"), rl.byUser("password"))
 	v1.GET("/me", h.me, requireUser)
+	v1.PUT("/me/email", h.changeEmail, requireUser, rl.byIP("mail"), rl.byUser("mail"))
+	v1.POST("/auth/email-verification", h.resendVerification, requireUser, rl.byIP("mail"), rl.byUser("mail"))
+	v1.POST("/auth/magic-link", h.requestSignIn, rl.byIP("mail"))
+	v1.POST("/auth/magic-link/redeem", h.redeemSignIn, rl.byIP("redeem"))
+	v1.POST("/auth/password-reset", h.requestReset, rl.byIP("mail"))
+	v1.POST("/auth/password-reset/redeem", h.redeemReset, rl.byIP("redeem"))
 
 	v1.GET("/articles", h.listArticles)
 	v1.GET("/articles/:slug", h.getArticle)
@@ -54,5 +60,6 @@ func (h *handler) routes(e *echo.Echo) {
 	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
+	h.registerAccountPages(e)
 	headForEveryGet(e) // last: it covers every GET route above
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/identity"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 	"github.com/parley-comments/parley/sites"
@@ -36,6 +37,11 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// PublicURL is the server's public origin, for links in mail.
+	PublicURL string
+	// Mail says an SMTP server is configured; without one the features
+	// that send mail are off.
+	Mail bool
 	// QuietRequests turns off the log line of every request.
 	QuietRequests bool
 	// MetricsMux, when set, serves /metrics instead of the main router, for
@@ -62,6 +68,7 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	identity *identity.Service
 	sites    *sites.Directory
 }
 
@@ -95,6 +102,7 @@ func NewServer(cfg Config) *echo.Echo {
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
+	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
 	}
