@@ -415,7 +415,23 @@ func matrixRows() map[string]matrixRow {
 			return matrixRequest{path: "/api/v1/moderation/rules", body: moderation.DefaultRules()}
 		}},
 		"PATCH /api/v1/admin/users/:id": {want: admins(200), build: withID("/api/v1/admin/users/%d", (*matrixWorld).target, map[string]string{"role": "moderator"})},
+
+		// Imports and the export: admins only (the export holds every e-mail address).
+		"POST /api/v1/admin/imports": {want: admins(202), build: func(*testing.T, *matrixWorld, principal) matrixRequest {
+			return matrixRequest{path: "/api/v1/admin/imports?format=commento&site=default&dry_run=true", body: map[string]any{"version": 1, "comments": []any{}}}
+		}},
+		"GET /api/v1/admin/imports/:id": {want: admins(200), build: withID("/api/v1/admin/imports/%d", (*matrixWorld).importJob, nil)},
+		"GET /api/v1/admin/export":      {want: admins(200), build: fixed("/api/v1/admin/export")},
 	}
+}
+
+// importJob starts a dry-run import as the admin and returns its id.
+func (w *matrixWorld) importJob(t *testing.T, _ principal) uint {
+	rec := w.s.do(t, "POST", "/api/v1/admin/imports?format=commento&dry_run=true", w.token(t, pAdmin), map[string]any{"version": 1, "comments": []any{}})
+	want(t, rec, 202)
+	return decode[struct {
+		Import struct{ ID uint } `json:"import"`
+	}](t, rec).Import.ID
 }
 
 // TestAuthorizationMatrix walks the router's own route list and sends every

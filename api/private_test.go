@@ -156,7 +156,7 @@ func seedPrivate(t *testing.T) *privateFixture {
 
 // privateURLs lists what to fetch for each GET route; a GET route missing
 // here fails the test, so a new one is crawled too.
-func (f *privateFixture) privateURLs() map[string][]string {
+func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 	comment := func(id uint) string { return fmt.Sprintf("/api/v1/comments/%d", id) }
 	thread := "/api/v1/articles/" + seedSlug + "/comments"
 	siteThread := "/api/v1/sites/default/comments?key=" + seedSlug
@@ -193,7 +193,22 @@ func (f *privateFixture) privateURLs() map[string][]string {
 		"/account/signin":                 {"/account/signin"},
 		"/account/reset":                  {"/account/reset"},
 		"/account/link":                   {"/account/link"},
+		"/api/v1/admin/imports/:id":       {fmt.Sprintf("/api/v1/admin/imports/%d", f.importJob(t))},
+		"/api/v1/admin/export":            {"/api/v1/admin/export", "/api/v1/admin/export?site=default"},
 	}
+}
+
+// importJob uploads a small Commento export as the admin: its job's page
+// shows the commenter's e-mail in nothing but the admin's view.
+func (f *privateFixture) importJob(t *testing.T) uint {
+	t.Helper()
+	body := `{"version":1,"comments":[{"commentHex":"x1","domain":"blog.example","url":"/p","commenterHex":"c1","markdown":"imported words",` +
+		`"parentHex":"root","state":"approved","creationDate":"2020-05-01T10:00:00Z"}],"commenters":[{"commenterHex":"c1","email":"` + markGuestEmail + `","name":"Ina"}]}`
+	rec := f.s.do(t, "POST", "/api/v1/admin/imports?format=commento&dry_run=true", f.tokens[vAdmin], body)
+	want(t, rec, http.StatusAccepted)
+	return decode[struct {
+		Import struct{ ID uint } `json:"import"`
+	}](t, rec).Import.ID
 }
 
 // privateKeys are JSON keys of stored fields that no response carries,
@@ -211,7 +226,7 @@ var (
 // route as each kind of viewer, scanning the raw bytes for them.
 func TestNoPrivateFieldInPublicResponses(t *testing.T) {
 	f := seedPrivate(t)
-	urls := f.privateURLs()
+	urls := f.privateURLs(t)
 	crawled := map[string]bool{}
 	// seen[secret][viewer] records where a value showed up, for the checks
 	// that the markers are findable at all.

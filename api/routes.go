@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -12,7 +14,8 @@ const maxBody = "64KiB"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL, middleware.BodyLimit(maxBody), h.authenticate)
+	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL,
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}), h.authenticate)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
@@ -56,10 +59,20 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
 
+	v1.POST("/admin/imports", h.createImport, requireAdmin)
+	v1.GET("/admin/imports/:id", h.getImport, requireAdmin)
+	v1.GET("/admin/export", h.exportAll, requireAdmin)
+
 	h.registerModeration(v1)
 	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
 	h.registerAccountPages(e)
 	headForEveryGet(e) // last: it covers every GET route above
+}
+
+// isUpload exempts the import upload from maxBody; it bounds its own body
+// (importer.MaxUpload).
+func isUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/admin/imports"
 }

@@ -4,10 +4,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/identity"
+	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 	"github.com/parley-comments/parley/sites"
@@ -50,6 +54,9 @@ type Config struct {
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
+	// ImportDir keeps the files uploaded at /admin until their import ends
+	// (default: a folder in the system's temp dir).
+	ImportDir string
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -70,6 +77,7 @@ type handler struct {
 	metrics  *metrics
 	identity *identity.Service
 	sites    *sites.Directory
+	imports  *importer.Jobs
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -110,6 +118,15 @@ func NewServer(cfg Config) *echo.Echo {
 		h.pages = newPageCache(cfg.PageCacheBytes)
 	}
 	h.metrics = newMetrics(cfg.Store, h.pages)
+	if cfg.ImportDir == "" {
+		cfg.ImportDir = filepath.Join(os.TempDir(), "parley-imports")
+	}
+	h.imports = &importer.Jobs{Store: cfg.Store, Dir: cfg.ImportDir, Log: cfg.Logger}
+	go func() {
+		if err := h.imports.Resume(context.Background()); err != nil {
+			cfg.Logger.Warn("imports not resumed", "err", err)
+		}
+	}()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}

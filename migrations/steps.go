@@ -17,6 +17,7 @@ var Steps = []Step{
 	{ID: "0006_sites", Up: sites},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
 	{ID: "0007_2_identity", Up: identity},
+	{ID: "0008_imports", Up: imports},
 }
 
 // core creates users, articles, comments, votes, flags, refresh tokens, bans,

@@ -19,6 +19,10 @@ func hashBody(body string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// HashBody is the duplicate-detection hash stored with each comment, for
+// writers outside this package (the importer).
+func HashBody(body string) string { return hashBody(body) }
+
 func cleanBody(raw string, maxChars int) (string, error) {
 	body, err := markup.CleanBody(raw)
 	if err != nil {
