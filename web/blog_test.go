@@ -107,7 +107,12 @@ func postAsGuest(t *testing.T, frame context.Context, name, body string) {
 		chromedp.SendKeys(chromedp.CSS(form+` input[name="guest_name"]`), name),
 		chromedp.Click(chromedp.CSS(form+` button[type="submit"]`)),
 	)
-	wait(t, frame, fmt.Sprintf(`[...document.querySelectorAll("#thread li.c .c-text")].some(e => e.textContent.includes(%q))`, body))
+	shown := fmt.Sprintf(`[...document.querySelectorAll("#thread li.c .c-text")].some(e => e.textContent.includes(%q))`, body)
+	wait(t, frame, shown+` || document.querySelector("`+form+` .err")?.textContent`)
+	if msg := eval[string](t, frame, `document.querySelector("`+form+` .err")?.textContent || ""`); msg != "" {
+		t.Fatalf("posting %q failed: %s", body, msg)
+	}
+	wait(t, frame, shown)
 }
 
 // TestHugoBlog is a real blog in a real browser: Hugo builds a site whose
