@@ -14,7 +14,7 @@ const maxBody = "64KiB"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL,
+	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, compression(), h.cors(), h.guardWrites, saneURL,
 		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}), h.authenticate)
 
 	e.GET("/healthz", h.healthz)
