@@ -87,6 +87,12 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 // call sends one API request and decodes the JSON answer into out.
 func (s *site) call(t *testing.T, method, path, token string, body, out any) {
 	t.Helper()
+	s.callFrom(t, "", method, path, token, body, out)
+}
+
+// callFrom is call with an Origin header, as a page on origin sends it.
+func (s *site) callFrom(t *testing.T, origin, method, path, token string, body, out any) {
+	t.Helper()
 	var rd bytes.Buffer
 	if body != nil {
 		if err := json.NewEncoder(&rd).Encode(body); err != nil {
@@ -98,6 +104,9 @@ func (s *site) call(t *testing.T, method, path, token string, body, out any) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
