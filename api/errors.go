@@ -98,6 +98,11 @@ func toAPIError(err error) (int, apiError, int) {
 	case errors.As(err, &ee):
 		return echoError(ee)
 	}
+	// A database error a handler's read did not map (a PostgreSQL
+	// statement timeout, say) still gets its status, not a 500.
+	if mapped := models.MapError(err); mapped != err {
+		return toAPIError(mapped)
+	}
 	return http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}, 0
 }
 

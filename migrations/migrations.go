@@ -5,6 +5,7 @@
 package migrations
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -38,14 +39,31 @@ func Applied(db *gorm.DB) ([]string, error) {
 }
 
 func apply(db *gorm.DB, steps []Step) error {
-	if db.Dialector.Name() == "postgres" {
+	postgres := db.Dialector.Name() == "postgres"
+	if postgres {
 		// A session lock on a dedicated connection: Up may run in several
-		// instances at once and only one may migrate.
-		conn := db.Session(&gorm.Session{})
-		if err := conn.Exec("SELECT pg_advisory_lock(?)", pgLockKey).Error; err != nil {
+		// instances at once and only one may migrate. The wait for it may
+		// be longer than a request's statement_timeout.
+		sqlDB, err := db.DB()
+		if err != nil {
+			return err
+		}
+		ctx := context.Background()
+		conn, err := sqlDB.Conn(ctx)
+		if err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
-		defer conn.Exec("SELECT pg_advisory_unlock(?)", pgLockKey)
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0"); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", pgLockKey); err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
+		defer func() {
+			_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", pgLockKey)
+			_, _ = conn.ExecContext(ctx, "RESET statement_timeout")
+		}()
 	}
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
@@ -63,6 +81,12 @@ func apply(db *gorm.DB, steps []Step) error {
 			continue
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {
+			if postgres {
+				// A step may rewrite a large table: no request timeout.
+				if err := tx.Exec("SET LOCAL statement_timeout = 0").Error; err != nil {
+					return err
+				}
+			}
 			if err := s.Up(tx); err != nil {
 				return err
 			}
