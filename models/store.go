@@ -2,10 +2,13 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +33,10 @@ type Store struct {
 	Path    string // the SQLite file, empty on PostgreSQL
 
 	batch *batcher
+
+	checkpointer       *sql.DB // SQLite: the connection quiet-time checkpoints run on
+	checkpoints        atomic.Int64
+	checkpointsBlocked atomic.Int64
 }
 
 // Options say which database to open.
@@ -43,6 +50,9 @@ type Options struct {
 	// BusyTimeout is how long a SQLite statement waits for another
 	// connection's lock before failing with ErrBusy (default 5 s).
 	BusyTimeout time.Duration
+	// CheckpointAfter is how long SQLite writes must pause before the WAL
+	// is checkpointed and truncated (default 2 s).
+	CheckpointAfter time.Duration
 }
 
 // defaultBusyTimeout outlasts any one batch commit by far, so a request only
@@ -69,7 +79,11 @@ func Open(o Options) (*Store, error) {
 	if busy <= 0 {
 		busy = defaultBusyTimeout
 	}
-	return openSQLite(o.Path, busy.Milliseconds(), cfg)
+	quiet := o.CheckpointAfter
+	if quiet <= 0 {
+		quiet = defaultQuietAfter
+	}
+	return openSQLite(o.Path, busy.Milliseconds(), quiet, cfg)
 }
 
 // pgSessionParams are set on every PostgreSQL connection unless the
@@ -142,6 +156,7 @@ func (s *Store) checkPragmas(busyMS string) error {
 		{s.Write, "synchronous", "2"}, // FULL
 		{s.Write, "busy_timeout", busyMS},
 		{s.Write, "foreign_keys", "1"},
+		{s.Write, "journal_size_limit", strconv.Itoa(journalSizeLimit)},
 		{s.Read, "busy_timeout", busyMS},
 		{s.Read, "foreign_keys", "1"},
 		{s.Read, "query_only", "1"},
@@ -164,6 +179,9 @@ func (s *Store) Close() error {
 		s.batch.stop()
 	}
 	var errs []error
+	if s.checkpointer != nil {
+		errs = append(errs, s.checkpointer.Close())
+	}
 	for _, db := range []*gorm.DB{s.Write, s.Read} {
 		if sqlDB, err := db.DB(); err == nil {
 			errs = append(errs, sqlDB.Close())
