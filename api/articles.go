@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -147,7 +148,7 @@ func (h *handler) createArticle(c echo.Context) error {
 	a := models.Article{Slug: req.Slug, Title: strings.TrimSpace(req.Title), Body: req.Body, URL: req.URL, PublishedAt: now, ModerationMode: "post"}
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error { return tx.Create(&a).Error })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return newError(http.StatusConflict, "conflict", "an article with this slug exists")
+		return fault.New(fault.Conflict, "an article with this slug exists")
 	}
 	if err != nil {
 		return err
@@ -169,7 +170,7 @@ func (h *handler) updateArticle(c echo.Context) error {
 	if len(fields) > 0 {
 		return badRequest("invalid article", fields)
 	}
-	updates := map[string]any{"version": gorm.Expr("version + 1"), "updated_at": h.cfg.Now().UTC()}
+	updates := map[string]any{"updated_at": h.cfg.Now().UTC()}
 	if req.Title != nil {
 		updates["title"] = strings.TrimSpace(*req.Title)
 	}
@@ -195,7 +196,10 @@ func (h *handler) updateArticle(c echo.Context) error {
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		return tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error
+		if err := tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
+			return err
+		}
+		return models.TouchArticle(tx, a.ID, 0)
 	})
 	if err != nil {
 		return err

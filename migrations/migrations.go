@@ -5,7 +5,6 @@
 package migrations
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -39,32 +38,37 @@ func Applied(db *gorm.DB) ([]string, error) {
 }
 
 func apply(db *gorm.DB, steps []Step) error {
-	postgres := db.Dialector.Name() == "postgres"
-	if postgres {
-		// A session lock on a dedicated connection: Up may run in several
-		// instances at once and only one may migrate. The wait for it may
-		// be longer than a request's statement_timeout.
-		sqlDB, err := db.DB()
-		if err != nil {
-			return err
-		}
-		ctx := context.Background()
-		conn, err := sqlDB.Conn(ctx)
-		if err != nil {
+	if db.Dialector.Name() != "postgres" {
+		return migrate(db, steps)
+	}
+	// Up may run in several instances at once and only one may migrate. The
+	// advisory lock belongs to a session, so the lock, the steps and the
+	// unlock all run on one reserved connection: an unlock sent down another
+	// pooled connection would leave the lock held.
+	return db.Connection(func(reserved *gorm.DB) (err error) {
+		// A new session, so that one statement's state (its model, its
+		// table) does not carry over into the next.
+		conn := reserved.Session(&gorm.Session{})
+		// Waiting for another instance's migration, and a step rewriting a
+		// large table, may take longer than a request's statement_timeout.
+		if err := conn.Exec("SET statement_timeout = 0").Error; err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, "SET statement_timeout = 0"); err != nil {
-			return fmt.Errorf("lock migrations: %w", err)
-		}
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", pgLockKey); err != nil {
+		if err := conn.Exec("SELECT pg_advisory_lock(?)", pgLockKey).Error; err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
 		defer func() {
-			_, _ = conn.ExecContext(ctx, "SELECT pg_advisory_unlock($1)", pgLockKey)
-			_, _ = conn.ExecContext(ctx, "RESET statement_timeout")
+			if uerr := conn.Exec("SELECT pg_advisory_unlock(?)", pgLockKey).Error; uerr != nil && err == nil {
+				err = fmt.Errorf("unlock migrations: %w", uerr)
+			}
+			_ = conn.Exec("RESET statement_timeout").Error // back to the pool with the session default
 		}()
-	}
+		return migrate(conn, steps)
+	})
+}
+
+// migrate applies the steps not yet recorded, each in its own transaction.
+func migrate(db *gorm.DB, steps []Step) error {
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
@@ -81,12 +85,6 @@ func apply(db *gorm.DB, steps []Step) error {
 			continue
 		}
 		err := db.Transaction(func(tx *gorm.DB) error {
-			if postgres {
-				// A step may rewrite a large table: no request timeout.
-				if err := tx.Exec("SET LOCAL statement_timeout = 0").Error; err != nil {
-					return err
-				}
-			}
 			if err := s.Up(tx); err != nil {
 				return err
 			}

@@ -277,19 +277,25 @@ const checkpointBusyMS = 100
 // before it checkpoints the WAL back into the database and truncates it.
 const defaultQuietAfter = 2 * time.Second
 
-// checkpoint copies the WAL into the database file and truncates it to
-// zero bytes, once writes went quiet (the batcher calls it, and again
-// while it reports false). SQLite's own checkpoints run as the WAL grows but
-// never shrink the file. A reader still on an older snapshot makes this
-// one give up rather than hold writes back; Checkpoints counts both.
-func (s *Store) checkpoint() bool {
-	var busy, logFrames, done int
-	err := s.checkpointer.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &done)
+// walKeeper checkpoints the WAL back into the database and truncates it
+// to zero bytes once writes went quiet (the batcher calls checkpoint, and
+// again while it reports false). SQLite's own checkpoints run as the WAL
+// grows but never shrink the file. A reader still on an older snapshot
+// makes a checkpoint give up rather than hold writes back.
+type walKeeper struct {
+	conn    *sql.DB // a connection of its own, with a short busy wait
+	done    atomic.Int64
+	blocked atomic.Int64
+}
+
+func (w *walKeeper) checkpoint() bool {
+	var busy, logFrames, moved int
+	err := w.conn.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &moved)
 	if err != nil || busy != 0 {
-		s.checkpointsBlocked.Add(1)
+		w.blocked.Add(1)
 		return false
 	}
-	s.checkpoints.Add(1)
+	w.done.Add(1)
 	return true
 }
 
@@ -309,5 +315,8 @@ func (s *Store) WALBytes() int64 {
 // Checkpoints returns how many quiet-time checkpoints truncated the WAL
 // and how many a reader on an older snapshot held back.
 func (s *Store) Checkpoints() (truncated, blocked int64) {
-	return s.checkpoints.Load(), s.checkpointsBlocked.Load()
+	if s.wal == nil {
+		return 0, 0
+	}
+	return s.wal.done.Load(), s.wal.blocked.Load()
 }

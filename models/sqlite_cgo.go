@@ -60,7 +60,7 @@ func openSQLite(path string, busyMS int64, quietAfter time.Duration, cfg *gorm.C
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
 	wcfg := *cfg
-	wcfg.PrepareStmt = false // writerPool keeps the statements (see writer.go)
+	wcfg.PrepareStmt = false // writerPool keeps the statements (see sqlite.go)
 	w, err := gorm.Open(sqlite.Dialector{Conn: newWriterPool(wdb)}, &wcfg)
 	if err != nil {
 		wdb.Close()
@@ -100,8 +100,8 @@ func openSQLite(path string, busyMS int64, quietAfter time.Duration, cfg *gorm.C
 		return nil, fmt.Errorf("open sqlite checkpointer: %w", err)
 	}
 	ckpt.SetMaxOpenConns(1)
-	s.checkpointer = ckpt
-	s.batch = newBatcher(w, s.checkpoint, quietAfter)
+	s.wal = &walKeeper{conn: ckpt}
+	s.batch = newBatcher(w, s.wal.checkpoint, quietAfter)
 	return s, nil
 }
 

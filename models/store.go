@@ -2,18 +2,17 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/parley-comments/parley/fault"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -34,9 +33,7 @@ type Store struct {
 
 	batch *batcher
 
-	checkpointer       *sql.DB // SQLite: the connection quiet-time checkpoints run on
-	checkpoints        atomic.Int64
-	checkpointsBlocked atomic.Int64
+	wal *walKeeper // SQLite: quiet-time checkpoints; nil on PostgreSQL
 }
 
 // Options say which database to open.
@@ -179,8 +176,8 @@ func (s *Store) Close() error {
 		s.batch.stop()
 	}
 	var errs []error
-	if s.checkpointer != nil {
-		errs = append(errs, s.checkpointer.Close())
+	if s.wal != nil {
+		errs = append(errs, s.wal.conn.Close())
 	}
 	for _, db := range []*gorm.DB{s.Write, s.Read} {
 		if sqlDB, err := db.DB(); err == nil {
@@ -232,10 +229,10 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 // ErrBusy means the database could not take the request now; try again soon.
-var ErrBusy = errors.New("database busy")
+var ErrBusy = &fault.Error{Code: fault.Unavailable, Message: "the server is busy; try again shortly", RetryAfter: time.Second}
 
 // ErrFull means the database's disk is full.
-var ErrFull = errors.New("database disk full")
+var ErrFull = &fault.Error{Code: fault.StorageFull, Message: "the server cannot store more data right now", RetryAfter: 30 * time.Second}
 
 // mapDBError turns driver-level conditions that callers act on into our
 // sentinels, and gorm.ErrRecordNotFound into ErrNotFound.
@@ -271,7 +268,7 @@ func isRetryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	msg := err.Error()
 	// PostgreSQL serialization failure and deadlock: safe to run again.
-	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01")
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }
