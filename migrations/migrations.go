@@ -50,8 +50,8 @@ func apply(db *gorm.DB, steps []Step) error {
 		// table) does not carry over into the next.
 		conn := reserved.Session(&gorm.Session{})
 		// Waiting for another instance's migration, and a step rewriting a
-		// large table, may take longer than a request's statement_timeout.
-		if err := conn.Exec("SET statement_timeout = 0").Error; err != nil {
+		// large table, may take longer than a request's timeouts.
+		if err := conn.Exec("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0").Error; err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
 		if err := conn.Exec("SELECT pg_advisory_lock(?)", pgLockKey).Error; err != nil {
@@ -61,7 +61,8 @@ func apply(db *gorm.DB, steps []Step) error {
 			if uerr := conn.Exec("SELECT pg_advisory_unlock(?)", pgLockKey).Error; uerr != nil && err == nil {
 				err = fmt.Errorf("unlock migrations: %w", uerr)
 			}
-			_ = conn.Exec("RESET statement_timeout").Error // back to the pool with the session default
+			// Back to the pool with the session defaults.
+			_ = conn.Exec("RESET statement_timeout; RESET idle_in_transaction_session_timeout").Error
 		}()
 		return migrate(conn, steps)
 	})
