@@ -14,9 +14,25 @@ import (
 	"github.com/parley-comments/parley/models"
 )
 
+// hashBody is what duplicate detection compares: the body's look-alike
+// skeleton without punctuation or spacing (markup.MatchKey), so that a
+// trailing "!" or one Cyrillic letter does not make a spam run new.
 func hashBody(body string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.Join(strings.Fields(body), " "))))
+	sum := sha256.Sum256([]byte(markup.MatchKey(body)))
 	return hex.EncodeToString(sum[:16])
+}
+
+// errInvisible refuses a body that renders to nothing a reader can see.
+var errInvisible = invalid("body must have visible text", map[string]string{"body": "no visible text"})
+
+// visible checks a rendered body: only zero-width characters, an HTML
+// comment or empty markup pass the emptiness check of the source but show
+// an empty comment.
+func visible(html string) error {
+	if !markup.HasVisibleText(html) {
+		return errInvisible
+	}
+	return nil
 }
 
 func cleanBody(raw string, maxChars int) (string, error) {

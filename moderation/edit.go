@@ -43,6 +43,9 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 		return nil, err
 	}
 	rendered := markup.Render(body)
+	if err := visible(rendered.HTML); err != nil {
+		return nil, err
+	}
 	v := Decide(rules, Input{Body: body, Links: rendered.Links, Author: author, Edit: true, Matcher: matcher,
 		Article: Article{ModerationMode: article.ModerationMode, Locked: article.CommentsLocked}})
 	if v.Err != nil {

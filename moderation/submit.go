@@ -61,6 +61,9 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 		}
 	}
 	rendered := markup.Render(body)
+	if err := visible(rendered.HTML); err != nil {
+		return nil, err
+	}
 	c.BodyHTML = rendered.HTML
 
 	author, err := s.authorFacts(ctx, in.Author, now, rules.TrustedAfter)
