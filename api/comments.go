@@ -208,7 +208,7 @@ func (h *handler) commentResponse(c echo.Context, cm *models.Comment) (commentEn
 	var author *models.User
 	if cm.AuthorID != nil {
 		var u models.User
-		if err := h.store.Read.WithContext(ctx).Select("id", "username", "display_name").Take(&u, *cm.AuthorID).Error; err == nil {
+		if err := h.store.Read.WithContext(ctx).Select("id", "username", "display_name", "role").Take(&u, *cm.AuthorID).Error; err == nil {
 			author = &u
 		}
 	}

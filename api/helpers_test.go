@@ -200,6 +200,7 @@ type authorJSON struct {
 	ID          uint   `json:"id"`
 	Username    string `json:"username"`
 	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
 	GuestName   string `json:"guest_name"`
 }
 

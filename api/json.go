@@ -159,6 +159,10 @@ func appendAuthor(b []byte, a *authorView) []byte {
 		field(`"display_name":`)
 		b = appendJSONString(b, a.DisplayName)
 	}
+	if a.Role != "" {
+		field(`"role":`)
+		b = appendJSONString(b, a.Role)
+	}
 	if a.GuestName != "" {
 		field(`"guest_name":`)
 		b = appendJSONString(b, a.GuestName)

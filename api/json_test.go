@@ -56,7 +56,7 @@ func randomComment(rng *rand.Rand, depth int) commentView {
 	case 1:
 		v.Author = &authorView{GuestName: s()}
 	case 2:
-		v.Author = &authorView{ID: uint(rng.Uint32()), Username: s()}
+		v.Author = &authorView{ID: uint(rng.Uint32()), Username: s(), Role: s()}
 	default:
 		v.Author = &authorView{ID: uint(rng.Uint32()), Username: s(), DisplayName: s()}
 	}

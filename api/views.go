@@ -40,12 +40,23 @@ func newArticleView(a *models.Article) articleView {
 		CommentCount: a.CommentCount, CommentsLocked: a.CommentsLocked, ModerationMode: a.ModerationMode}
 }
 
-// authorView is {id, username, display_name} for a user, {guest_name} for a guest.
+// authorView is {id, username, display_name} for a user (with role for
+// staff: the badge no display name can fake), {guest_name} for a guest.
 type authorView struct {
 	ID          uint   `json:"id,omitempty"`
 	Username    string `json:"username,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
+	Role        string `json:"role,omitempty"`
 	GuestName   string `json:"guest_name,omitempty"`
+}
+
+// staffRole is the role an author view shows: moderators' and admins', no
+// one else's.
+func staffRole(role string) string {
+	if role == models.RoleModerator || role == models.RoleAdmin {
+		return role
+	}
+	return ""
 }
 
 type commentView struct {
@@ -70,6 +81,7 @@ type commentFacts struct {
 	id                        uint
 	parentID, authorID        *uint
 	username, displayName     string
+	role                      string
 	guestName, body, bodyHTML string
 	status                    string
 	shadow                    bool
@@ -91,7 +103,7 @@ func newCommentView(f commentFacts, slug string, viewer *models.User, myVote int
 	}
 	switch {
 	case f.authorID != nil:
-		v.Author = &authorView{ID: *f.authorID, Username: f.username, DisplayName: f.displayName}
+		v.Author = &authorView{ID: *f.authorID, Username: f.username, DisplayName: f.displayName, Role: staffRole(f.role)}
 	default:
 		v.Author = &authorView{GuestName: f.guestName}
 	}
@@ -117,13 +129,13 @@ func factsOf(c *models.Comment, author *models.User) commentFacts {
 	f := commentFacts{id: c.ID, parentID: c.ParentID, authorID: c.AuthorID, guestName: c.GuestName, body: c.Body,
 		bodyHTML: c.BodyHTML, status: c.Status, shadow: c.Shadow, score: c.Score, createdAt: c.CreatedAt, editedAt: c.EditedAt}
 	if author != nil {
-		f.username, f.displayName = author.Username, author.DisplayName
+		f.username, f.displayName, f.role = author.Username, author.DisplayName, author.Role
 	}
 	return f
 }
 
 func threadFacts(c *models.ThreadComment) commentFacts {
 	return commentFacts{id: c.ID, parentID: c.ParentID, authorID: c.AuthorID, username: c.AuthorUsername,
-		displayName: c.AuthorDisplayName, guestName: c.GuestName, body: c.Body, bodyHTML: c.BodyHTML,
+		displayName: c.AuthorDisplayName, role: c.AuthorRole, guestName: c.GuestName, body: c.Body, bodyHTML: c.BodyHTML,
 		status: c.Status, shadow: c.Shadow, score: c.Score, createdAt: c.CreatedAt, editedAt: c.EditedAt}
 }

@@ -49,6 +49,7 @@ type ThreadComment struct {
 	AuthorID          *uint
 	AuthorUsername    string
 	AuthorDisplayName string
+	AuthorRole        string // the author's role, for the staff badge
 	GuestName         string
 	Body              string
 	BodyHTML          string
@@ -77,9 +78,10 @@ const threadColumns = `c.id, c.parent_id, c.author_id, %s,
 // The author's names: from users joined as u, or looked up per row (see
 // LoadThread's top sort).
 const (
-	joinedAuthor   = "COALESCE(u.username, ''), COALESCE(u.display_name, '')"
+	joinedAuthor   = "COALESCE(u.username, ''), COALESCE(u.display_name, ''), COALESCE(u.role, '')"
 	lookedUpAuthor = `COALESCE((SELECT u.username FROM users u WHERE u.id = c.author_id), ''),
-	COALESCE((SELECT u.display_name FROM users u WHERE u.id = c.author_id), '')`
+	COALESCE((SELECT u.display_name FROM users u WHERE u.id = c.author_id), ''),
+	COALESCE((SELECT u.role FROM users u WHERE u.id = c.author_id), '')`
 )
 
 // withAuthor is the FROM clause for joinedAuthor.
@@ -258,7 +260,7 @@ func scanThread(q *gorm.DB) ([]*ThreadComment, error) {
 	for rows.Next() {
 		c := new(ThreadComment)
 		var edited sql.NullTime
-		if err := rows.Scan(&c.ID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorDisplayName,
+		if err := rows.Scan(&c.ID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorDisplayName, &c.AuthorRole,
 			&c.GuestName, &c.Body, &c.BodyHTML, &c.Status, &c.Shadow, &c.Score, &c.CreatedAt, &edited); err != nil {
 			return nil, err
 		}

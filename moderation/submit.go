@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/names"
 	"gorm.io/gorm"
 )
 
@@ -45,6 +46,11 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 			return nil, ErrGuestsDisabled
 		}
 		if guestName, guestEmail, err = cleanGuest(*in.Guest); err != nil {
+			return nil, err
+		}
+		if err := names.Check(ctx, s.Store.Read, guestName, ""); errors.Is(err, names.ErrLookalike) {
+			return nil, invalid("the guest name "+err.Error(), map[string]string{"guest_name": err.Error()})
+		} else if err != nil {
 			return nil, err
 		}
 	}

@@ -697,7 +697,7 @@ func TestWidgetIgnoresScriptInComments(t *testing.T) {
 	s.comment(t, mallory, "Nothing to see.", 0)
 	s.comment(t, eve, `<img src=x onerror="window.__xss=3"> hello`, 0)
 	s.comment(t, eve, `[click me](javascript:window.__xss=4) and <a href="javascript:window.__xss=5">me</a> or [this](`+s.blogURL+`/next)`, 0)
-	s.comment(t, eve, `<script>window.__xss=6</script><svg onload="window.__xss=7"></svg><iframe src="javascript:parent.__xss=8"></iframe>`, 0)
+	s.comment(t, eve, `<script>window.__xss=6</script><svg onload="window.__xss=7"></svg><iframe src="javascript:parent.__xss=8"></iframe>`+"\n\nhostile markup", 0)
 
 	host := newBrowser(t)
 	do(t, host, chromedp.Navigate(s.blogURL+"/"))
@@ -855,5 +855,34 @@ func TestWidgetIgnoresForeignMessages(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if after := frameHeight(t, host); after != before {
 		t.Fatalf("a message from the host page resized the frame: %v → %v", before, after)
+	}
+}
+
+func TestWidgetShowsStaffAndUsernames(t *testing.T) {
+	s := newSite(t)
+	admin := s.login(t, "admin", "admin-password-123")
+	s.comment(t, admin, "Official answer.", 0)
+	mimic := s.register(t, "mimic", "The Admin Team")
+	s.comment(t, mimic, "Please send me your password.", 0)
+	plain := s.register(t, "plain", "Plain")
+	s.comment(t, plain, "Just reading.", 0)
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelectorAll("#thread > li.c").length === 3`)
+	rows := eval[[]string](t, frame, `[...document.querySelectorAll("#thread > li.c")].map(li => {
+		const shown = (sel) => { const e = li.querySelector(sel); return e.hidden ? "-" : e.textContent; };
+		return [shown(".c-author"), shown(".c-staff"), shown(".c-user")].join("|");
+	})`)
+	want := []string{"Admin|Admin|-", "The Admin Team|-|@mimic", "Plain|-|-"}
+	for i := range want {
+		if rows[i] != want[i] {
+			t.Errorf("comment %d shows %q, want %q (no badge; the username beside a different display name)", i, rows[i], want[i])
+		}
+	}
+	// The badge is not text a name can carry: it is its own element.
+	if n := eval[int](t, frame, `document.querySelectorAll("#thread .c-staff:not([hidden])").length`); n != 1 {
+		t.Errorf("%d staff badges shown, want 1", n)
 	}
 }

@@ -322,6 +322,9 @@
     return li;
   }
 
+  // STAFF names the badge of each staff role.
+  const STAFF = { admin: "Admin", moderator: "Moderator" };
+
   // fill (re)writes one comment's own parts from data; its replies stay as they are.
   function fill(li, c) {
     comments.set(c.id, c);
@@ -332,6 +335,15 @@
     const a = c.author || {};
     $(".c-author", li).textContent = c.deleted ? "deleted" : a.display_name || a.username || a.guest_name || "anonymous";
     $(".c-guest", li).hidden = c.deleted || !a.guest_name;
+    // The staff badge comes from the author's role, which only the server
+    // sets: no display name can make one. A display name that is not the
+    // username gets the username beside it, so names cannot be borrowed.
+    const staff = $(".c-staff", li);
+    staff.hidden = c.deleted || !STAFF[a.role];
+    staff.textContent = staff.hidden ? "" : STAFF[a.role];
+    const user = $(".c-user", li);
+    user.hidden = c.deleted || !a.username || !a.display_name || a.display_name.toLowerCase() === a.username.toLowerCase();
+    user.textContent = user.hidden ? "" : "@" + a.username;
     const t = $(".c-time", li);
     t.dateTime = c.created_at;
     t.title = exact(c.created_at);
