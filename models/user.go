@@ -32,7 +32,7 @@ type User struct {
 	// set on every save, so that a display name that passes for another
 	// user's username is found by index.
 	UsernameSkeleton string `gorm:"size:128;not null;default:''"`
-	Email       *string
+	Email            *string
 	// EmailVerifiedAt is when the owner proved Email theirs; nil means
 	// unverified, and no mail but a verification request goes to it.
 	EmailVerifiedAt *time.Time
