@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/parley-comments/parley/api"
 	"github.com/parley-comments/parley/buildinfo"
 )
 
@@ -28,6 +29,8 @@ var commands = []command{
 	{"version", "", "print the version and the VCS revision of this build", runVersion},
 	{"admin reset-password", "USERNAME", "give USERNAME a new one-time password and end all their logins", runResetPassword},
 	{"user create", "--role user|moderator|admin USERNAME", "create an account and print its one-time password", runCreateUser},
+	{"import", "--format disqus|wordpress|commento|remark42|isso|parley --site SITE [--dry-run] [--map RULES] FILE", "import comments from another system or a Parley export", runImport},
+	{"export", "[--site SITE] FILE", "write every thread, comment, account (no passwords), vote, flag and log entry as JSON Lines", runExport},
 }
 
 // Exit statuses, as the operator's scripts see them.
@@ -135,7 +138,7 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(api.RequestIDLogs(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))
 }
 
 func printHelp(w io.Writer) {

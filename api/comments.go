@@ -58,9 +58,18 @@ func (h *handler) listComments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a, err := h.threadArticle(c.Request().Context(), models.DefaultSite, c.Param("slug"))
+	if err != nil {
+		return err
+	}
+	return h.serveThread(c, a, c.Param("slug"), q)
+}
+
+// serveThread answers a page of a's thread, whose key is slug.
+func (h *handler) serveThread(c echo.Context, a models.ArticleRef, slug string, q models.ThreadQuery) error {
 	buf := pageBuffers.Get().(*[]byte)
 	defer putPageBuffer(buf)
-	p, cacheControl, err := h.threadPage(c.Request().Context(), c.Param("slug"), q, currentUser(c), buf)
+	p, cacheControl, err := h.threadPage(c.Request().Context(), a, slug, q, currentUser(c), buf)
 	if err != nil {
 		return err
 	}
@@ -84,7 +93,11 @@ func threadQuery(c echo.Context) (models.ThreadQuery, error) {
 func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string) (*page, error) {
 	key := pageKey{article: a.ID, sort: q.Sort, limit: q.Limit, cursor: q.Cursor}
 	p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) (*page, error) {
-		return h.buildPage(ctx, q, a, slug, nil, nil, nil, true)
+		p, err := h.buildPage(ctx, q, a, slug, nil, nil, nil, true)
+		if err == nil && p.compress() { // once per version, for every reader of it
+			h.pages.compressions.Add(1)
+		}
+		return p, err
 	})
 	return p, err
 }

@@ -67,7 +67,7 @@ func newTestServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 		t.Fatalf("seed: %v", err)
 	}
 	cfg := api.Config{Store: store, JWTSecret: testSecret, Hasher: testHasher, Now: clk.Now,
-		AllowedOrigins: []string{"https://blog.example"}}
+		AllowedOrigins: []string{"https://blog.example"}, QuietRequests: true}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -12,13 +14,20 @@ const maxBody = "64KiB"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL, middleware.BodyLimit(maxBody))
+	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, compression(), h.cors(), h.guardWrites, saneURL,
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}), h.authenticate)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	e.GET("/metrics", h.metrics.handler(h.log))
+	if h.cfg.MetricsMux != nil {
+		h.cfg.MetricsMux.Handle("/metrics", h.metrics.httpHandler(h.log))
+	} else {
+		e.GET("/metrics", h.metrics.handler(h.log))
+	}
 
-	v1 := e.Group("/api/v1", h.authenticate)
+	// No group middleware: Echo would add a catch-all route to the group,
+	// which answers 404 where a wrong method deserves 405 with Allow.
+	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", h.openAPI)
 	v1.GET("/config", h.publicConfig)
 
@@ -28,6 +37,12 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/logout", h.logout)
 	v1.POST("/auth/password", h.changePassword, requireUser, rl.byIP("password"), rl.byUser("password"))
 	v1.GET("/me", h.me, requireUser)
+	v1.PUT("/me/email", h.changeEmail, requireUser, rl.byIP("mail"), rl.byUser("mail"))
+	v1.POST("/auth/email-verification", h.resendVerification, requireUser, rl.byIP("mail"), rl.byUser("mail"))
+	v1.POST("/auth/magic-link", h.requestSignIn, rl.byIP("mail"))
+	v1.POST("/auth/magic-link/redeem", h.redeemSignIn, rl.byIP("redeem"))
+	v1.POST("/auth/password-reset", h.requestReset, rl.byIP("mail"))
+	v1.POST("/auth/password-reset/redeem", h.redeemReset, rl.byIP("redeem"))
 
 	v1.GET("/articles", h.listArticles)
 	v1.GET("/articles/:slug", h.getArticle)
@@ -44,7 +59,20 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
 
+	v1.POST("/admin/imports", h.createImport, requireAdmin)
+	v1.GET("/admin/imports/:id", h.getImport, requireAdmin)
+	v1.GET("/admin/export", h.exportAll, requireAdmin)
+
 	h.registerModeration(v1)
+	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
+	h.registerAccountPages(e)
+	headForEveryGet(e) // last: it covers every GET route above
+}
+
+// isUpload exempts the import upload from maxBody; it bounds its own body
+// (importer.MaxUpload).
+func isUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/admin/imports"
 }

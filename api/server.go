@@ -4,17 +4,24 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/identity"
+	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/sites"
 )
 
 // Config is everything the HTTP layer needs; main builds it from the environment.
@@ -34,9 +41,22 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// PublicURL is the server's public origin, for links in mail.
+	PublicURL string
+	// Mail says an SMTP server is configured; without one the features
+	// that send mail are off.
+	Mail bool
+	// QuietRequests turns off the log line of every request.
+	QuietRequests bool
+	// MetricsMux, when set, serves /metrics instead of the main router, for
+	// a listen address of its own (PARLEY_METRICS_ADDR).
+	MetricsMux *http.ServeMux
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
+	// ImportDir keeps the files uploaded at /admin until their import ends
+	// (default: a folder in the system's temp dir).
+	ImportDir string
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -55,6 +75,9 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	identity *identity.Service
+	sites    *sites.Directory
+	imports  *importer.Jobs
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -66,6 +89,7 @@ func NewServer(cfg Config) *echo.Echo {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = slog.New(RequestIDLogs(cfg.Logger.Handler()))
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 15 * time.Minute
 	}
@@ -84,7 +108,9 @@ func NewServer(cfg Config) *echo.Echo {
 		mod:      moderation.NewService(cfg.Store, now),
 		log:      cfg.Logger,
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
+	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
 	}
@@ -92,6 +118,15 @@ func NewServer(cfg Config) *echo.Echo {
 		h.pages = newPageCache(cfg.PageCacheBytes)
 	}
 	h.metrics = newMetrics(cfg.Store, h.pages)
+	if cfg.ImportDir == "" {
+		cfg.ImportDir = filepath.Join(os.TempDir(), "parley-imports")
+	}
+	h.imports = &importer.Jobs{Store: cfg.Store, Dir: cfg.ImportDir, Log: cfg.Logger}
+	go func() {
+		if err := h.imports.Resume(context.Background()); err != nil {
+			cfg.Logger.Warn("imports not resumed", "err", err)
+		}
+	}()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}

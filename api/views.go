@@ -13,6 +13,8 @@ type userView struct {
 	Role        string    `json:"role"`
 	CreatedAt   time.Time `json:"created_at"`
 	Email       *string   `json:"email,omitempty"`
+	// EmailVerified goes with Email: whether its owner confirmed it.
+	EmailVerified *bool `json:"email_verified,omitempty"`
 }
 
 // newUserView shows the email only to the user themselves and to admins.
@@ -20,11 +22,14 @@ func newUserView(u *models.User, viewer *models.User) userView {
 	v := userView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, CreatedAt: u.CreatedAt.UTC()}
 	if viewer != nil && (viewer.ID == u.ID || viewer.Role == models.RoleAdmin) {
 		v.Email = u.Email
+		verified := u.EmailVerifiedAt != nil
+		v.EmailVerified = &verified
 	}
 	return v
 }
 
 type articleView struct {
+	Site           string    `json:"site"`
 	Slug           string    `json:"slug"`
 	Title          string    `json:"title"`
 	Body           string    `json:"body"`
@@ -36,7 +41,7 @@ type articleView struct {
 }
 
 func newArticleView(a *models.Article) articleView {
-	return articleView{Slug: a.Slug, Title: a.Title, Body: a.Body, URL: a.URL, PublishedAt: a.PublishedAt.UTC(),
+	return articleView{Site: a.SiteID, Slug: a.Slug, Title: a.Title, Body: a.Body, URL: a.URL, PublishedAt: a.PublishedAt.UTC(),
 		CommentCount: a.CommentCount, CommentsLocked: a.CommentsLocked, ModerationMode: a.ModerationMode}
 }
 

@@ -35,6 +35,10 @@ func visible(html string) error {
 	return nil
 }
 
+// HashBody is the duplicate-detection hash stored with each comment, for
+// writers outside this package (the importer).
+func HashBody(body string) string { return hashBody(body) }
+
 func cleanBody(raw string, maxChars int) (string, error) {
 	body, err := markup.CleanBody(raw)
 	if err != nil {
