@@ -105,6 +105,9 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 	if !own && !by.IsModerator() {
 		return ErrForbidden
 	}
+	if err := checkOutranks(s.Store.Read.WithContext(ctx), by, c); err != nil {
+		return err
+	}
 	if c.Status == models.StatusDeleted {
 		return fmt.Errorf("delete comment %d: %w", id, models.ErrNotFound)
 	}

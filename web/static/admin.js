@@ -31,6 +31,7 @@
     pre_moderation: "pre-moderation",
     flagged: "flagged",
     shadow_ban: "shadow ban",
+    banned_address: "address of a banned user",
   };
   const STATUS = { pending: "Pending", approved: "Published", rejected: "Rejected", spam: "Spam", deleted: "Deleted" };
   const DONE = { approve: "approved", reject: "rejected", spam: "marked as spam", restore: "restored" };
