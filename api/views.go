@@ -77,6 +77,9 @@ type commentView struct {
 	Score       int           `json:"score"`
 	MyVote      int           `json:"my_vote"`
 	Deleted     bool          `json:"deleted"`
+	// RepliesCursor is set on a top-level comment with more replies than
+	// the page carries (GET /comments/{id}/replies continues from it).
+	RepliesCursor string        `json:"replies_cursor,omitempty"`
 	Replies     []commentView `json:"replies"`
 }
 

@@ -887,3 +887,34 @@ func TestWidgetShowsStaffAndUsernames(t *testing.T) {
 		t.Errorf("%d staff badges shown, want 1", n)
 	}
 }
+
+func TestWidgetShowsMoreReplies(t *testing.T) {
+	s := newSite(t)
+	talker := s.register(t, "talker", "Talker")
+	root := s.comment(t, talker, "A popular comment.", 0)
+	const n = 75 // the page carries 20; two clicks bring 50, then 5
+	for i := range n {
+		s.comment(t, talker, fmt.Sprintf("Reply number %d.", i+1), root)
+	}
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	replies := fmt.Sprintf(`document.querySelectorAll("#c-%d > .replies > li.c").length`, root)
+	more := fmt.Sprintf(`#c-%d > .c-more`, root)
+	wait(t, frame, replies+` === 20`)
+	if hidden := eval[bool](t, frame, `document.querySelector("`+more+`").hidden`); hidden {
+		t.Fatal("no show-more-replies button below 20 of 75 replies")
+	}
+	do(t, frame, chromedp.Click(chromedp.CSS(more)))
+	wait(t, frame, replies+` === 70`)
+	do(t, frame, chromedp.Click(chromedp.CSS(more)))
+	wait(t, frame, replies+fmt.Sprintf(` === %d && document.querySelector("%s").hidden`, n, more))
+	texts := eval[[]string](t, frame, fmt.Sprintf(`[...document.querySelectorAll("#c-%d > .replies > li.c > .c-box .c-text")].map(e => e.textContent.trim())`, root))
+	for i, got := range texts {
+		if want := fmt.Sprintf("Reply number %d.", i+1); got != want {
+			t.Fatalf("reply %d reads %q, want %q (each once, oldest first)", i, got, want)
+		}
+	}
+	noInnerScroll(t, frame)
+}

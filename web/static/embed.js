@@ -327,7 +327,35 @@
     fill(li, c);
     const list = $(".replies", li);
     for (const r of c.replies || []) list.append(renderComment(r, depth + 1));
+    li.querySelector(":scope > .c-more").hidden = !c.replies_cursor;
     return li;
+  }
+
+  // moreReplies loads the next replies of a top-level comment (a page
+  // carries its first ones and a cursor) and puts each below its parent.
+  async function moreReplies(li, c, b) {
+    if (!c.replies_cursor || b.disabled) return;
+    b.disabled = true;
+    try {
+      const data = await api("GET", `/comments/${c.id}/replies?limit=50&cursor=${encodeURIComponent(c.replies_cursor)}`);
+      let added = 0;
+      for (const r of data.items || []) {
+        const parent = r.parent_id === c.id ? li : thread.querySelector(`#c-${r.parent_id}`);
+        if (!parent || comments.has(r.id)) continue;
+        const pc = comments.get(r.parent_id);
+        if (pc) (pc.replies ||= []).push(r);
+        $(".replies", parent).append(renderComment({ ...r, replies: [] }, Number(parent.dataset.depth) + 1));
+        added++;
+      }
+      c.replies_cursor = data.next_cursor || null;
+      b.hidden = !c.replies_cursor;
+      syncToggle(li);
+      announce(`${plural(added, "more reply", "more replies")} shown.`);
+    } catch {
+      announce("Could not load more replies. Try again.");
+    } finally {
+      b.disabled = false;
+    }
   }
 
   // STAFF names the badge of each staff role.
@@ -760,6 +788,7 @@
       case "up": return vote(li, c, 1);
       case "down": return vote(li, c, -1);
       case "reply": return replyTo(li, c);
+      case "more": return moreReplies(li, c, b);
       case "edit": return editOf(li, c);
       case "delete": return deleteOf(li, c);
       case "flag": return flagOf(li, c);
