@@ -65,22 +65,22 @@ func staffRole(role string) string {
 }
 
 type commentView struct {
-	ID          uint          `json:"id"`
-	ArticleSlug string        `json:"article_slug"`
-	ParentID    *uint         `json:"parent_id"`
-	Author      *authorView   `json:"author"`
-	BodyHTML    string        `json:"body_html"`
-	Body        *string       `json:"body,omitempty"`
-	Status      string        `json:"status"`
-	CreatedAt   time.Time     `json:"created_at"`
-	EditedAt    *time.Time    `json:"edited_at"`
-	Score       int           `json:"score"`
-	MyVote      int           `json:"my_vote"`
-	Deleted     bool          `json:"deleted"`
+	ID          uint        `json:"id"`
+	ArticleSlug string      `json:"article_slug"`
+	ParentID    *uint       `json:"parent_id"`
+	Author      *authorView `json:"author"`
+	BodyHTML    string      `json:"body_html"`
+	Body        *string     `json:"body,omitempty"`
+	Status      string      `json:"status"`
+	CreatedAt   time.Time   `json:"created_at"`
+	EditedAt    *time.Time  `json:"edited_at"`
+	Score       int         `json:"score"`
+	MyVote      int         `json:"my_vote"`
+	Deleted     bool        `json:"deleted"`
 	// RepliesCursor is set on a top-level comment with more replies than
 	// the page carries (GET /comments/{id}/replies continues from it).
 	RepliesCursor string        `json:"replies_cursor,omitempty"`
-	Replies     []commentView `json:"replies"`
+	Replies       []commentView `json:"replies"`
 }
 
 // commentFacts is what a comment view is made of, from either a full
