@@ -14,7 +14,7 @@ func TestInvisibleBodiesRefused(t *testing.T) {
 	s := newTestServer(t)
 	u := s.register(t, "blank")
 	path := "/api/v1/articles/" + seedSlug + "/comments"
-	for _, body := range []string{"\u200b\u200b\u200b", "<!-- nothing -->", "\u2060\ufeff", "\u3164", "**\u200b**", "[\u200b](https://example.com)", "&nbsp;"} {
+	for _, body := range []string{"\u200b\u200b\u200b", "\u2060\ufeff", "\u3164", "**\u200b**", "[\u200b](https://example.com)", "&nbsp;"} {
 		rec := s.do(t, "POST", path, u.AccessToken, map[string]string{"body": body})
 		wantError(t, rec, http.StatusBadRequest, "validation_failed")
 		if e := decode[errorJSON](t, rec); e.Error.Fields["body"] == "" {
@@ -24,8 +24,13 @@ func TestInvisibleBodiesRefused(t *testing.T) {
 	if n := commentCount(t, s); n != 0 {
 		t.Fatalf("%d invisible comments stored", n)
 	}
+	// An HTML comment is not hidden: it shows as typed.
+	shown := s.post(t, u.AccessToken, seedSlug, "<!-- nothing -->", nil)
+	if !strings.Contains(shown.BodyHTML, "&lt;!--") {
+		t.Fatalf("an HTML comment rendered as %q, want it shown as text", shown.BodyHTML)
+	}
 	c := s.post(t, u.AccessToken, seedSlug, "visible", nil)
-	wantError(t, s.do(t, "PATCH", fmt.Sprintf("/api/v1/comments/%d", c.ID), u.AccessToken, map[string]string{"body": "<!-- gone -->"}), http.StatusBadRequest, "validation_failed")
+	wantError(t, s.do(t, "PATCH", fmt.Sprintf("/api/v1/comments/%d", c.ID), u.AccessToken, map[string]string{"body": "\u200b\u200b"}), http.StatusBadRequest, "validation_failed")
 	if got := s.do(t, "GET", fmt.Sprintf("/api/v1/comments/%d", c.ID), "", nil); !strings.Contains(got.Body.String(), "visible") {
 		t.Fatalf("the comment changed: %s", got.Body)
 	}

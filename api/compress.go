@@ -58,6 +58,7 @@ func compression() echo.MiddlewareFunc {
 				// below the compressor, so HEAD gets GET's headers,
 				// Content-Encoding and ETag included.
 				res.Writer = bodyless{res.Writer}
+				c.Set(headKey, true)
 				get := r.WithContext(r.Context())
 				get.Method = http.MethodGet
 				c.SetRequest(get)
@@ -146,3 +147,12 @@ const (
 	gzipLevel   = 5
 	brotliLevel = 4
 )
+
+// headKey marks a HEAD request that handlers see as a GET (above).
+const headKey = "parley.head"
+
+// isHead reports whether the client sent HEAD: a handler whose GET acts
+// (spends a one-time link) must only look.
+func isHead(c echo.Context) bool {
+	return c.Request().Method == http.MethodHead || c.Get(headKey) == true
+}

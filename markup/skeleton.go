@@ -3,7 +3,6 @@ package markup
 import (
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/mtibben/confusables"
 	"golang.org/x/text/cases"
@@ -39,44 +38,4 @@ func MatchKey(body string) string {
 		}
 		return -1
 	}, Skeleton(body))
-}
-
-// HasVisibleText reports whether rendered HTML shows any text: a body of
-// only zero-width characters, an HTML comment or an empty construct renders
-// to nothing a reader can see.
-func HasVisibleText(html string) bool {
-	inTag := false
-	for i := 0; i < len(html); {
-		switch c := html[i]; {
-		case c == '<':
-			inTag = true
-			i++
-		case c == '>':
-			inTag = false
-			i++
-		case inTag:
-			i++
-		case c == '&':
-			// An entity is a character (the sanitizer writes &amp;, &lt;,
-			// &gt;, &#34; and &#39; for text): visible unless it is a space.
-			end := strings.IndexByte(html[i:], ';')
-			if end < 0 {
-				return true
-			}
-			if e := html[i : i+end+1]; e != "&nbsp;" && e != "&#160;" && e != "&#xa0;" {
-				return true
-			}
-			i += end + 1
-		default:
-			r, size := rune(c), 1
-			if c >= 0x80 {
-				r, size = utf8.DecodeRuneInString(html[i:])
-			}
-			if !unicode.IsSpace(r) && !isInvisible(r) && !unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && r != '\u2800' {
-				return true
-			}
-			i += size
-		}
-	}
-	return false
 }

@@ -30,25 +30,3 @@ func TestMatchKey(t *testing.T) {
 		t.Error("a different body has the same key")
 	}
 }
-
-func TestHasVisibleText(t *testing.T) {
-	for src, want := range map[string]bool{
-		"hello":                         true,
-		"\u200b\u200b\u200b":            false,
-		"<!-- nothing to see -->":       false,
-		"\u2060\ufeff\u00ad":            false,
-		"\u3164\u115f":                  false,
-		"\u2800\u2800":                  false,
-		"&nbsp;&nbsp;":                  false,
-		"**\u200b**":                    false,
-		"[\u200b](https://example.com)": false,
-		"a < b":                         true,
-		"&amp;":                         true,
-		"`x`":                           true,
-		"🙂":                             true,
-	} {
-		if got := HasVisibleText(Render(src).HTML); got != want {
-			t.Errorf("HasVisibleText(Render(%q) = %q) = %v, want %v", src, Render(src).HTML, got, want)
-		}
-	}
-}

@@ -22,22 +22,21 @@ func hashBody(body string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// errInvisible refuses a body that renders to nothing a reader can see.
-var errInvisible = invalid("body must have visible text", map[string]string{"body": "no visible text"})
-
-// visible checks a rendered body: only zero-width characters, an HTML
-// comment or empty markup pass the emptiness check of the source but show
-// an empty comment.
-func visible(html string) error {
-	if !markup.HasVisibleText(html) {
-		return errInvisible
-	}
-	return nil
-}
-
 // HashBody is the duplicate-detection hash stored with each comment, for
 // writers outside this package (the importer).
 func HashBody(body string) string { return hashBody(body) }
+
+// render renders a clean body, refusing one that would show no text: a
+// comment of only an image, an empty link or a rule would publish as an
+// empty box.
+func render(body string) (markup.Rendered, error) {
+	r := markup.Render(body)
+	if !r.Visible {
+		return r, invalid("your comment shows no text; write something readers can see",
+			map[string]string{"body": "no visible text"})
+	}
+	return r, nil
+}
 
 func cleanBody(raw string, maxChars int) (string, error) {
 	body, err := markup.CleanBody(raw)

@@ -46,8 +46,8 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 	if err != nil {
 		return nil, err
 	}
-	rendered := markup.Render(body)
-	if err := visible(rendered.HTML); err != nil {
+	rendered, err := render(body)
+	if err != nil {
 		return nil, err
 	}
 	v := Decide(rules, Input{Body: body, Links: rendered.Links, Author: author, Edit: true, Matcher: matcher,
@@ -75,7 +75,7 @@ func (s *Service) editable(ctx context.Context, id uint, editor *models.User, ru
 	if c.Status == models.StatusDeleted {
 		return nil, Author{}, fmt.Errorf("edit comment %d: %w", id, models.ErrNotFound)
 	}
-	author, err := s.authorFacts(ctx, editor, now, rules.TrustedAfter)
+	author, err := s.authorFacts(ctx, editor, "", now, rules.TrustedAfter)
 	if err != nil {
 		return nil, Author{}, err
 	}

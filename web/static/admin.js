@@ -1,5 +1,6 @@
 // Parley moderation page: the review queue, the audit log and the rules, all through the API.
-"use strict";
+import { ApiError, areaOf, createClient, plural, sentence, storage } from "./client.js";
+
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -67,101 +68,11 @@
     "max_body_chars", "duplicate_window_seconds", "posts_per_minute", "post_burst", "posts_per_hour"];
 
   // Tokens live in this tab's session storage, so they end with the tab, and
-  // travel only in headers and JSON bodies. Storage can be blocked: fall back to memory.
-  const mem = {};
-  const store = {
-    get(k) {
-      try { return sessionStorage.getItem("parley.admin." + k); } catch { return mem[k] ?? null; }
-    },
-    set(k, v) {
-      try {
-        if (v == null) sessionStorage.removeItem("parley.admin." + k);
-        else sessionStorage.setItem("parley.admin." + k, v);
-      } catch {
-        if (v == null) delete mem[k];
-        else mem[k] = v;
-      }
-    },
-  };
+  // travel only in headers and JSON bodies.
+  const store = storage(areaOf("sessionStorage"), "parley.admin.");
+  const client = createClient({ store, onSignedOut: (note) => signOutLocal(note) });
+  const { api, refresh, saveSession } = client;
 
-  // ---- API
-  class ApiError extends Error {
-    constructor(status, code, message, fields, retryAfter) {
-      super(message);
-      Object.assign(this, { status, code, fields, retryAfter });
-    }
-  }
-
-  function retryAfter(res) {
-    const v = res.headers.get("Retry-After");
-    if (!v) return 0;
-    const n = /^\d+$/.test(v) ? Number(v) : Math.round((Date.parse(v) - Date.now()) / 1000);
-    return n > 0 ? n : 0;
-  }
-
-  function saveSession(data) {
-    store.set("access", data.access_token || null);
-    if (data.refresh_token) store.set("refresh", data.refresh_token);
-  }
-
-  // One refresh at a time: a refresh token is spent on use, and presenting it
-  // twice would revoke the whole login.
-  let refreshing = null;
-  function refresh() {
-    const token = store.get("refresh");
-    if (!token) return Promise.resolve(false);
-    refreshing ||= fetch("/api/v1/auth/refresh", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ refresh_token: token }),
-      credentials: "omit",
-      cache: "no-store",
-    })
-      .then(async (res) => {
-        if (!res.ok) return false;
-        saveSession(await res.json());
-        return true;
-      })
-      .catch(() => false)
-      .finally(() => { refreshing = null; });
-    return refreshing;
-  }
-
-  // api calls /api/v1; on a 401 it renews the session once (unless renew is
-  // false) and retries, and signs out when that fails.
-  async function api(method, path, body, renew = true) {
-    for (let attempt = 0; ; attempt++) {
-      const token = store.get("access");
-      const headers = { Accept: "application/json" };
-      if (body !== undefined) headers["Content-Type"] = "application/json";
-      if (token) headers.Authorization = "Bearer " + token;
-      let res;
-      try {
-        res = await fetch("/api/v1" + path, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          credentials: "omit",
-          cache: "no-store",
-        });
-      } catch {
-        throw new ApiError(0, "network", "");
-      }
-      if (res.status === 401 && token && renew) {
-        if (attempt === 0 && (await refresh())) continue;
-        signOutLocal("Your session has expired. Please sign in again.");
-      }
-      const text = await res.text();
-      let data = null;
-      try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep null */ }
-      if (res.ok) return data;
-      const e = (data && data.error) || {};
-      throw new ApiError(res.status, e.code || "http_" + res.status, e.message || "", e.fields, retryAfter(res));
-    }
-  }
-
-  const sentence = (s) => (s ? s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".") : "");
-  const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
 
   // explain turns an API error into words for the moderator.
   function explain(err) {
@@ -247,7 +158,11 @@
     }
   }
 
-  function announce(text) {
+  // announce tells the moderator what happened. A quiet announcement is for
+  // screen readers only: what the page already shows (who signed in) need
+  // not float over the queue, which on a phone it would cover.
+  function announce(text, quiet = false) {
+    status.classList.toggle("quiet", quiet);
     status.textContent = "";
     void status.offsetWidth; // restarts the fade, and the same words are read again
     status.textContent = text;
@@ -282,8 +197,7 @@
   };
 
   function signOutLocal(note) {
-    store.set("access", null);
-    store.set("refresh", null);
+    client.forget();
     S.me = null;
     S.seq++;
     $("#who").hidden = true;
@@ -336,7 +250,7 @@
       }
       saveSession(data);
       form.reset();
-      announce(`Signed in as ${nameOf(data.user)}.`);
+      announce(`Signed in as ${nameOf(data.user)}.`, true);
       await enter(data.user);
       viewTitle().focus();
     });
@@ -344,8 +258,7 @@
 
   // signOut ends the login on the server too, so its refresh token is dead.
   function signOut(note) {
-    const token = store.get("refresh");
-    if (token) api("POST", "/auth/logout", { refresh_token: token }, false).catch(() => {});
+    client.signOut();
     signOutLocal(note);
   }
 
@@ -940,6 +853,7 @@
         $("#import-state").textContent = "";
         bar.hidden = true;
         if (err.code === "payload_too_large") fail(importForm, "The file is larger than 1 GiB: import it on the server with parley import.");
+        else if (err.code === "not_found") fail(importForm, "There is no such site.", { site: "no such site" });
         else showError(importForm, err);
         return;
       }
@@ -987,7 +901,7 @@
 
   // ---- start
   async function start() {
-    if (!store.get("access") && !store.get("refresh")) {
+    if (!client.signedIn()) {
       $("#signin input").focus();
       return;
     }
