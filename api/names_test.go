@@ -33,7 +33,12 @@ func TestStaffImpersonationRefused(t *testing.T) {
 			t.Fatalf("%q: fields = %v", display, e.Error.Fields)
 		}
 	}
-	want(t, register("frank", "FRANK"), http.StatusCreated)  // one's own username, in another case
+	want(t, register("frank", "FRANK"), http.StatusCreated) // one's own username, in another case
+	// Changing one's display name later meets the same check.
+	frank := s.login(t, "frank", "a good password")
+	wantError(t, s.do(t, "PATCH", "/api/v1/me", frank.AccessToken, map[string]string{"display_name": "\u0410dmin"}), http.StatusBadRequest, "validation_failed")
+	wantError(t, s.do(t, "PATCH", "/api/v1/me", frank.AccessToken, map[string]string{"display_name": "Carla Jones"}), http.StatusBadRequest, "validation_failed")
+	want(t, s.do(t, "PATCH", "/api/v1/me", frank.AccessToken, map[string]string{"display_name": "Frank the Reader"}), http.StatusOK)
 	want(t, register("gina", "Gina D."), http.StatusCreated) // anything else
 	var n int64
 	s.store.Read.Model(&models.User{}).Where("username LIKE 'newcomer%'").Count(&n)
