@@ -53,6 +53,9 @@ type authorView struct {
 	DisplayName string `json:"display_name,omitempty"`
 	Role        string `json:"role,omitempty"`
 	GuestName   string `json:"guest_name,omitempty"`
+	// EmailVerified is for moderators (the queue): whether the author's
+	// address, or the guest's, is confirmed.
+	EmailVerified *bool `json:"email_verified,omitempty"`
 }
 
 // staffRole is the role an author view shows: moderators' and admins', no
