@@ -116,7 +116,9 @@ func seedPrivate(t *testing.T) *privateFixture {
 
 	staff := func(v viewer, _ string) bool { return v.staff() }
 	f.secrets = []secret{
-		{name: "email", value: markEmail, maySee: func(v viewer, url string) bool { return v == vAuthor && url == "/api/v1/me" || v == vAdmin }},
+		{name: "email", value: markEmail, maySee: func(v viewer, url string) bool {
+			return v == vAuthor && (url == "/api/v1/me" || url == "/api/v1/me/export") || v == vAdmin
+		}},
 		{name: "comment IP", value: markIP, maySee: staff},
 		{name: "guest IP", value: markGuestIP, maySee: staff},
 		{name: "guest email", value: markGuestEmail, maySee: staff},
@@ -125,7 +127,8 @@ func seedPrivate(t *testing.T) *privateFixture {
 		{name: "shadow ban reason", value: markShadowWhy, maySee: staff},
 		{name: "Markdown source", value: markSource, maySee: func(v viewer, _ string) bool { return v == vAuthor || v.staff() }},
 		{name: "pending comment", value: markPending, maySee: func(v viewer, _ string) bool { return v == vAuthor || v.staff() }},
-		{name: "rejected comment", value: markRejected, maySee: staff},
+		// The author's data export holds all their comments, rejected ones too.
+		{name: "rejected comment", value: markRejected, maySee: func(v viewer, url string) bool { return v.staff() || v == vAuthor && url == "/api/v1/me/export" }},
 		{name: "shadow-banned comment", value: markShadow, maySee: staff},
 		{name: "password hash", value: "$argon2"},
 		{name: "refresh token", value: vera.RefreshToken},
@@ -177,6 +180,7 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/api/v1/articles/:slug/comments": {thread, thread + "?sort=newest", thread + "?sort=top&limit=1"},
 		"/api/v1/counts":                  {"/api/v1/counts?slugs=" + seedSlug},
 		"/api/v1/comments/:id":            {comment(f.public), comment(f.pending), comment(f.rejected), comment(f.guest), comment(f.sh)},
+		"/api/v1/comments/:id/replies":    {comment(f.public) + "/replies", comment(f.pending) + "/replies", comment(f.rejected) + "/replies", comment(f.guest) + "/replies", comment(f.sh) + "/replies"},
 		"/api/v1/moderation/queue":        {"/api/v1/moderation/queue", "/api/v1/moderation/queue?state=flagged", "/api/v1/moderation/queue?state=spam", "/api/v1/moderation/queue?state=rejected", "/api/v1/moderation/queue?sort=flags"},
 		"/api/v1/moderation/stats":        {"/api/v1/moderation/stats"},
 		"/api/v1/moderation/log":          {"/api/v1/moderation/log"},
@@ -195,6 +199,8 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/account/link":                   {"/account/link"},
 		"/auth/callback/:provider":        {"/auth/callback/corp?state=forged&code=forged"},
 		"/api/v1/me/identities":           {"/api/v1/me/identities"},
+		"/api/v1/me/comments":             {"/api/v1/me/comments"},
+		"/api/v1/me/export":               {"/api/v1/me/export"},
 		"/api/v1/admin/imports/:id":       {fmt.Sprintf("/api/v1/admin/imports/%d", f.importJob(t))},
 		"/api/v1/admin/export":            {"/api/v1/admin/export", "/api/v1/admin/export?site=default"},
 	}

@@ -46,6 +46,10 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/providers/:provider/flows", h.startProviderFlow, rl.byIP("provider"))
 	v1.POST("/auth/providers/complete", h.completeProviderFlow, rl.byIP("redeem"))
 	v1.POST("/auth/identities/confirm", h.confirmIdentityLink, rl.byIP("redeem"))
+	v1.PATCH("/me", h.updateProfile, requireUser, rl.byUser("profile"))
+	v1.DELETE("/me", h.deleteMe, requireUser, rl.byUser("delete-account"))
+	v1.GET("/me/comments", h.listMyComments, requireUser)
+	v1.GET("/me/export", h.exportMe, requireUser, rl.byUser("export"))
 	v1.GET("/me/identities", h.listIdentities, requireUser)
 	v1.DELETE("/me/identities/:id", h.unlinkIdentity, requireUser)
 
@@ -58,6 +62,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/articles/:slug/comments", h.listComments)
 	v1.POST("/articles/:slug/comments", h.createComment, rl.posting)
 	v1.GET("/comments/:id", h.getComment)
+	v1.GET("/comments/:id/replies", h.listReplies)
 	v1.PATCH("/comments/:id", h.updateComment, requireUser, rl.byUser("edit"))
 	v1.DELETE("/comments/:id", h.deleteComment, requireUser, rl.byUser("delete"))
 	v1.PUT("/comments/:id/vote", h.voteComment, requireUser, rl.byUser("vote"))
