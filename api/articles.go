@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -195,7 +196,10 @@ func (h *handler) updateArticle(c echo.Context) error {
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		return tx.Where("slug = ?", slug).Take(&a).Error
+		if err := tx.Where("slug = ?", slug).Take(&a).Error; err != nil {
+			return err
+		}
+		return events.Record(tx, a.UpdatedAt, events.Change{Kind: events.ArticleChanged, ArticleID: a.ID, Public: true})
 	})
 	if err != nil {
 		return err
@@ -207,14 +211,15 @@ func (h *handler) updateArticle(c echo.Context) error {
 func (h *handler) deleteArticle(c echo.Context) error {
 	slug := c.Param("slug")
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
-		res := tx.Where("slug = ?", slug).Delete(&models.Article{})
-		if res.Error != nil {
-			return res.Error
+		var a models.Article
+		if err := tx.Select("id").Where("slug = ?", slug).Take(&a).Error; err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return models.ErrNotFound
+		if err := tx.Delete(&models.Article{}, a.ID).Error; err != nil {
+			return err
 		}
-		return nil
+		// Other instances forget the article's cached thread facts.
+		return events.Record(tx, h.cfg.Now(), events.Change{Kind: events.ArticleChanged, ArticleID: a.ID, Public: true})
 	})
 	if err != nil {
 		return err

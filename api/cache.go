@@ -316,9 +316,15 @@ func (r *articleRefs) put(slug string, writes uint64, a models.ArticleRef) {
 }
 
 // threadArticle returns the article's thread facts, from memory when no
-// write happened since they were read (see articleRefs).
+// write happened since they were read (see articleRefs; on PostgreSQL, the
+// change bus says when another instance wrote).
 func (h *handler) threadArticle(ctx context.Context, slug string) (models.ArticleRef, error) {
 	writes, local := h.store.Writes()
+	if !local && h.cfg.Bus != nil {
+		// On PostgreSQL the change bus hears every instance's writes: what
+		// was read under one generation holds until the next.
+		writes, local = h.cfg.Bus.Generation()
+	}
 	if !local {
 		return models.ThreadArticle(ctx, h.store.Read, slug)
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -66,8 +67,9 @@ func newTestServer(t *testing.T, opts ...func(*api.Config)) *testServer {
 	if err := seeds.Apply(t.Context(), store, seeds.Options{AdminPassword: "admin-password", Hasher: testHasher, Now: clk.Now}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
+	// Every server runs its change bus, as it does in production.
 	cfg := api.Config{Store: store, JWTSecret: testSecret, Hasher: testHasher, Now: clk.Now,
-		AllowedOrigins: []string{"https://blog.example"}}
+		AllowedOrigins: []string{"https://blog.example"}, Bus: runBus(t, store)}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -99,6 +101,12 @@ func (s *testServer) doFrom(t *testing.T, ip, method, path, token string, body a
 		r = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, r)
+	if p, _, _ := strings.Cut(path, "?"); strings.HasSuffix(p, "/live") {
+		// A live stream lasts as long as its client: this one leaves soon.
+		ctx, cancel := context.WithTimeout(req.Context(), 100*time.Millisecond)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
 	if ip != "" {
 		req.RemoteAddr = ip + ":40000"
 	}
@@ -260,6 +268,8 @@ func checkOpenAPI(t *testing.T, method, path, token string, rec *httptest.Respon
 		return
 	}
 	openAPIOnce.Do(func() {
+		// A live stream's body is plain text lines.
+		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 		doc, _, err := api.OpenAPI()
 		if err != nil {
 			openAPIErr = err

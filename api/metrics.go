@@ -30,7 +30,7 @@ type metrics struct {
 	posted   *prometheus.CounterVec
 }
 
-func newMetrics(store *models.Store, pages *pageCache) *metrics {
+func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -54,6 +54,11 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 	)
 	if pages != nil {
 		m.registerCache(pages)
+	}
+	if live != nil {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_live_streams", Help: "Live thread streams (Server-Sent Events) open on this instance.",
+		}, func() float64 { return float64(live.count()) }))
 	}
 	m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Write), "write"))
 	if store.Read != store.Write { // PostgreSQL has one pool for both

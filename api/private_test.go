@@ -171,6 +171,8 @@ func (f *privateFixture) privateURLs() map[string][]string {
 		"/api/v1/moderation/stats":        {"/api/v1/moderation/stats"},
 		"/api/v1/moderation/log":          {"/api/v1/moderation/log"},
 		"/api/v1/moderation/rules":        {"/api/v1/moderation/rules"},
+		// From the first event on: the replay of everything that happened.
+		"/api/v1/articles/:slug/live": {"/api/v1/articles/" + seedSlug + "/live?last_event_id=0"},
 	}
 }
 

@@ -42,6 +42,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.PUT("/comments/:id/vote", h.voteComment, requireUser, rl.byUser("vote"))
 	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
+	v1.GET("/articles/:slug/live", h.liveThread)
 
 	h.registerModeration(v1)
 	h.registerPages(e)

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 )
@@ -37,6 +38,15 @@ type Config struct {
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
+	// Bus is the change bus (events.NewBus, running): it feeds the live
+	// streams and, on PostgreSQL, keeps the page cache valid without a
+	// query per read. Nil turns live streams off.
+	Bus *events.Bus
+	// LiveStreams and LivePerClient cap open live streams per instance and
+	// per client IP; LiveHeartbeat is the idle streams' keep-alive period.
+	LiveStreams   int
+	LivePerClient int
+	LiveHeartbeat time.Duration
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -55,6 +65,7 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	live     *liveHub // nil without a bus
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -91,7 +102,10 @@ func NewServer(cfg Config) *echo.Echo {
 	if cfg.PageCacheBytes > 0 {
 		h.pages = newPageCache(cfg.PageCacheBytes)
 	}
-	h.metrics = newMetrics(cfg.Store, h.pages)
+	if cfg.Bus != nil {
+		h.live = newLiveHub(cfg)
+	}
+	h.metrics = newMetrics(cfg.Store, h.pages, h.live)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}

@@ -13,6 +13,7 @@ var Steps = []Step{
 	{ID: "0001_core", Up: core},
 	{ID: "0002_read_paths", Up: readPaths},
 	{ID: "0003_lean_inserts", Up: leanInserts},
+	{ID: "0009_1_change_events", Up: changeEvents},
 }
 
 // core creates users, articles, comments, votes, flags, refresh tokens, bans,

@@ -12,6 +12,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -95,10 +96,13 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
-		if c.Status == models.StatusApproved { // its parent's thread is public (attach)
-			return touchArticle(tx, c.ArticleID, 1)
+		public := c.Status == models.StatusApproved // its parent's thread is public (attach)
+		if public {
+			if err := touchArticle(tx, c.ArticleID, 1); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, events.CommentCreated, c, public)
 	})
 	if err != nil {
 		if errors.Is(err, gorm.ErrForeignKeyViolated) {
@@ -351,7 +355,8 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 			if err := setStatus(tx, c, status, holds, now); err != nil {
 				return err
 			}
-			if showsDifferently(from, status) { // back in the queue, it hides its replies
+			public := showsDifferently(from, status)
+			if public { // back in the queue, it hides its replies
 				if err := recount(tx, c.ArticleID); err != nil {
 					return err
 				}
@@ -360,14 +365,19 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 				// A shadow-banned author's edit is hidden the way their new
 				// comments are: a plain pending status would give the ban away.
 				c.Shadow = true
-				return tx.Model(&models.Comment{}).Where("id = ?", c.ID).Update("shadow", true).Error
+				if err := tx.Model(&models.Comment{}).Where("id = ?", c.ID).Update("shadow", true).Error; err != nil {
+					return err
+				}
 			}
-			return nil
+			return record(tx, now, events.CommentEdited, c, public)
 		}
-		if models.IsPublic(c.Status) && !c.Shadow {
-			return touchArticle(tx, c.ArticleID, 0)
+		public := models.IsPublic(c.Status) && !c.Shadow
+		if public {
+			if err := touchArticle(tx, c.ArticleID, 0); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, events.CommentEdited, c, public)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("edit comment %d: %w", id, err)
@@ -435,15 +445,18 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 		// Recounted when the public thread changed: a public comment went,
 		// or a tombstone (public) took a comment's place, which shows the
 		// replies of one that was hidden.
-		if showsDifferently(from, to) {
+		public := showsDifferently(from, to)
+		if public {
 			if err := recount(tx, c.ArticleID); err != nil {
 				return err
 			}
 		}
 		if !own {
-			return audit(tx, now, by.ID, "delete", "comment", c.ID, "")
+			if err := audit(tx, now, by.ID, "delete", "comment", c.ID, ""); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, events.CommentDeleted, c, public)
 	})
 }
 
@@ -501,6 +514,9 @@ func (s *Service) Vote(ctx context.Context, id uint, voter *models.User, value i
 				return err
 			}
 			if err := touchArticle(tx, c.ArticleID, 0); err != nil {
+				return err
+			}
+			if err := record(tx, s.Now(), events.CommentVoted, c, true); err != nil {
 				return err
 			}
 		}

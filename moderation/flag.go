@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -91,20 +92,23 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 			}
 			return err
 		}
-		if c.Status != models.StatusApproved {
-			return nil
+		hide := false
+		if c.Status == models.StatusApproved {
+			flaggers, err := countFlaggers(tx, c.ID, now)
+			if err != nil {
+				return err
+			}
+			hide = ShouldHide(rules, c.Status, flaggers)
 		}
-		flaggers, err := countFlaggers(tx, c.ID, now)
-		if err != nil {
-			return err
+		if hide {
+			if err := setStatus(tx, &c, models.StatusPending, []string{HoldFlagged}, now); err != nil {
+				return err
+			}
+			if err := recount(tx, c.ArticleID); err != nil { // its replies are hidden with it
+				return err
+			}
 		}
-		if !ShouldHide(rules, c.Status, flaggers) {
-			return nil
-		}
-		if err := setStatus(tx, &c, models.StatusPending, []string{HoldFlagged}, now); err != nil {
-			return err
-		}
-		return recount(tx, c.ArticleID) // its replies are hidden with it
+		return record(tx, now, events.CommentFlagged, &c, hide)
 	})
 	if err != nil {
 		return nil, withContext(err, "flag comment %d", commentID)

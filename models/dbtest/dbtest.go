@@ -157,3 +157,26 @@ func OpenPostgres(t testing.TB) *models.Store {
 	}
 	return s
 }
+
+// PostgresSchema returns the URL of a fresh migrated PostgreSQL schema for
+// tests that open several stores on one database (several instances).
+// Without a reachable server it skips (fails in CI).
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	if err := ping(PostgresURL()); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required in CI: %v", err)
+		}
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	u := freshSchema(t)
+	s, err := models.Open(models.Options{URL: u})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	defer s.Close()
+	if err := migrations.Up(s.Write); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return u
+}
