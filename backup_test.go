@@ -146,9 +146,10 @@ func TestBackupRefusals(t *testing.T) {
 		{"existing file", map[string]string{"PARLEY_DATA_DIR": withDB}, []string{"backup", existing}, "already exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(tc.args, func(k string) string { return tc.env[k] })
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want one mentioning %q", err, tc.want)
+			var stderr strings.Builder
+			code := run(tc.args, func(k string) string { return tc.env[k] }, io.Discard, &stderr)
+			if code == 0 || !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want a failure mentioning %q", code, stderr.String(), tc.want)
 			}
 		})
 	}

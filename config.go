@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/mail"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -26,6 +28,12 @@ type config struct {
 	RateLimit      bool
 	TrustedProxies []*net.IPNet
 	LogLevel       string
+	// PublicURL is the server's public origin, for links in mail and
+	// redirect URIs (no trailing slash).
+	PublicURL string
+	// SMTP sends mail; nil when PARLEY_SMTP_URL is unset, which turns the
+	// features that need mail off.
+	SMTP *mail.SMTP
 }
 
 // loadConfig reads the configuration through getenv so tests can feed it.
@@ -51,6 +59,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.AllowedOrigins = append(c.AllowedOrigins, o)
 	}
+	var err error
+	if c.PublicURL, err = publicURL(getenv("PARLEY_PUBLIC_URL"), c.Addr); err != nil {
+		return c, err
+	}
+	if u := getenv("PARLEY_SMTP_URL"); u != "" {
+		from := getenv("PARLEY_MAIL_FROM")
+		if from == "" {
+			return c, fmt.Errorf("PARLEY_MAIL_FROM is required with PARLEY_SMTP_URL (an address of yours, like \"Blog comments <comments@blog.example>\")")
+		}
+		if c.SMTP, err = mail.NewSMTP(u, from, nil); err != nil {
+			return c, err
+		}
+	}
 	for _, p := range splitList(getenv("PARLEY_TRUSTED_PROXIES")) {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {
@@ -59,6 +80,21 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
 	return c, nil
+}
+
+// publicURL checks PARLEY_PUBLIC_URL, an origin such as
+// https://comments.example.com, optionally with a path prefix. Unset, it is
+// this machine at the listening port, which suits trying Parley out.
+func publicURL(s, addr string) (string, error) {
+	if s == "" {
+		_, port, _ := net.SplitHostPort(addr)
+		return "http://localhost:" + or(port, "8080"), nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("PARLEY_PUBLIC_URL: %q is not an origin like https://comments.example.com", s)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
 func or(s, def string) string {

@@ -23,15 +23,34 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("config = %+v", c)
 	}
 	for name, bad := range map[string]map[string]string{
-		"short secret":     {"PARLEY_JWT_SECRET": "too-short"},
-		"wildcard origin":  {"PARLEY_ALLOWED_ORIGINS": "*"},
-		"origin with path": {"PARLEY_ALLOWED_ORIGINS": "https://blog.example/"},
-		"null origin":      {"PARLEY_ALLOWED_ORIGINS": "null"},
-		"proxy not a CIDR": {"PARLEY_TRUSTED_PROXIES": "10.0.0.1"},
+		"short secret":      {"PARLEY_JWT_SECRET": "too-short"},
+		"wildcard origin":   {"PARLEY_ALLOWED_ORIGINS": "*"},
+		"origin with path":  {"PARLEY_ALLOWED_ORIGINS": "https://blog.example/"},
+		"null origin":       {"PARLEY_ALLOWED_ORIGINS": "null"},
+		"proxy not a CIDR":  {"PARLEY_TRUSTED_PROXIES": "10.0.0.1"},
+		"smtp without from": {"PARLEY_SMTP_URL": "smtp://mail.example:587"},
+		"smtp not a url":    {"PARLEY_SMTP_URL": "mail.example:587", "PARLEY_MAIL_FROM": "a@blog.example"},
+		"plain smtp scheme": {"PARLEY_SMTP_URL": "http://mail.example", "PARLEY_MAIL_FROM": "a@blog.example"},
+		"bad from":          {"PARLEY_SMTP_URL": "smtp://mail.example", "PARLEY_MAIL_FROM": "nobody"},
+		"public url path":   {"PARLEY_PUBLIC_URL": "comments.example"},
+		"public url query":  {"PARLEY_PUBLIC_URL": "https://comments.example/?a=b"},
 	} {
 		if _, err := loadConfig(func(k string) string { return bad[k] }); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+func TestLoadConfig_MailAndPublicURL(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	if err != nil || c.SMTP != nil || c.PublicURL != "http://localhost:8080" {
+		t.Fatalf("defaults: SMTP %v, public URL %q, err %v", c.SMTP, c.PublicURL, err)
+	}
+	env := map[string]string{"PARLEY_SMTP_URL": "smtps://u:p@mail.example", "PARLEY_MAIL_FROM": "Blog <c@blog.example>",
+		"PARLEY_PUBLIC_URL": "https://comments.example/"}
+	c, err = loadConfig(func(k string) string { return env[k] })
+	if err != nil || c.SMTP == nil || c.PublicURL != "https://comments.example" {
+		t.Fatalf("configured: SMTP %v, public URL %q, err %v", c.SMTP, c.PublicURL, err)
 	}
 }
 

@@ -1,8 +1,7 @@
 // Parley is a self-hosted comments and moderation backend for blogs.
 //
 //	go run .                 serve (PARLEY_* variables configure it)
-//	go run . migrate         apply pending migrations and exit
-//	go run . backup FILE     write a consistent copy of the SQLite database to FILE
+//	go run . help            list the other commands (commands.go)
 package main
 
 import (
@@ -21,48 +20,14 @@ import (
 	"github.com/parley-comments/parley/api"
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/mail"
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/seeds"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, "parley:", err)
-		os.Exit(1)
-	}
-}
-
-func run(args []string, getenv func(string) string) error {
-	cfg, err := loadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.LogLevel)
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "serve":
-		return serve(cfg, log)
-	case "migrate":
-		return migrate(cfg, log)
-	case "backup":
-		if len(args) != 2 {
-			return errors.New("usage: parley backup FILE")
-		}
-		return backup(cfg, log, args[1])
-	}
-	return fmt.Errorf("unknown command %q (commands: serve, migrate, backup)", cmd)
-}
-
-func newLogger(level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
-	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // openStore prepares the data dir, takes its lock (SQLite allows one Parley
@@ -85,6 +50,20 @@ func openStore(cfg config) (*models.Store, func(), error) {
 		return nil, nil, err
 	}
 	return store, func() { store.Close(); release() }, nil
+}
+
+// startMail runs the outbox's sender when SMTP is configured and returns
+// the function that stops it and waits; unsent mail stays in the outbox for
+// the next start.
+func startMail(cfg config, store *models.Store, log *slog.Logger) (stop func()) {
+	if cfg.SMTP == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	w := &mail.Worker{Store: store, SMTP: cfg.SMTP, Logger: log}
+	go func() { w.Run(ctx); close(done) }()
+	return func() { cancel(); <-done }
 }
 
 func migrate(cfg config, log *slog.Logger) error {
@@ -163,6 +142,8 @@ func serve(cfg config, log *slog.Logger) error {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 	}
+	mailStopped := startMail(cfg, store, log)
+	defer mailStopped()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("parley is ready", "addr", cfg.Addr, "database", store.Dialect, "startup_ms", time.Since(started).Milliseconds())

@@ -98,7 +98,7 @@ func decodeArticleCursor(s string) (time.Time, uint, bool) {
 
 func (h *handler) articleBySlug(c echo.Context, slug string) (*models.Article, error) {
 	var a models.Article
-	if err := h.store.Read.WithContext(c.Request().Context()).Where("slug = ?", slug).Take(&a).Error; err != nil {
+	if err := h.store.Read.WithContext(c.Request().Context()).Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
 		return nil, models.MapError(err)
 	}
 	return &a, nil
@@ -189,14 +189,14 @@ func (h *handler) updateArticle(c echo.Context) error {
 	slug := c.Param("slug")
 	var a models.Article
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
-		res := tx.Model(&models.Article{}).Where("slug = ?", slug).Updates(updates)
+		res := tx.Model(&models.Article{}).Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Updates(updates)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 0 {
 			return models.ErrNotFound
 		}
-		if err := tx.Where("slug = ?", slug).Take(&a).Error; err != nil {
+		if err := tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
 			return err
 		}
 		return events.Record(tx, a.UpdatedAt, events.Change{Kind: events.ArticleChanged, ArticleID: a.ID, Public: true})
@@ -212,7 +212,7 @@ func (h *handler) deleteArticle(c echo.Context) error {
 	slug := c.Param("slug")
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
 		var a models.Article
-		if err := tx.Select("id").Where("slug = ?", slug).Take(&a).Error; err != nil {
+		if err := tx.Select("id").Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
 			return err
 		}
 		if err := tx.Delete(&models.Article{}, a.ID).Error; err != nil {
@@ -248,7 +248,7 @@ func (h *handler) counts(c echo.Context) error {
 		Slug         string
 		CommentCount int
 	}
-	if err := h.store.Read.WithContext(c.Request().Context()).Model(&models.Article{}).Select("slug", "comment_count").Where("slug IN ?", slugs).Scan(&rows).Error; err != nil {
+	if err := h.store.Read.WithContext(c.Request().Context()).Model(&models.Article{}).Select("slug", "comment_count").Where("site_id = ? AND slug IN ?", models.DefaultSite, slugs).Scan(&rows).Error; err != nil {
 		return models.MapError(err)
 	}
 	for _, r := range rows {

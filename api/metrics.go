@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/buildinfo"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -47,7 +48,7 @@ func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
 			Help: "Comments submitted, by outcome: approved or pending (stored), refused (a 4xx answer) or failed (a 5xx answer).",
 		}, []string{"status"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.posted,
+	m.registry.MustRegister(m.requests, m.latency, m.posted, buildInfoGauge(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{store: store},
@@ -65,6 +66,17 @@ func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
 		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Read), "read"))
 	}
 	return m
+}
+
+// buildInfoGauge is parley_build_info, 1, labelled with the build, so a
+// dashboard can tell which version each instance runs.
+func buildInfoGauge() prometheus.Collector {
+	b := buildinfo.Get()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "parley_build_info", Help: "Always 1; the labels name the running build.",
+	}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(b.Version, b.Revision, b.GoVersion).Set(1)
+	return g
 }
 
 func (m *metrics) registerCache(pages *pageCache) {

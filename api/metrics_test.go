@@ -1,11 +1,13 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/parley-comments/parley/buildinfo"
 	"github.com/parley-comments/parley/models/dbtest"
 )
 
@@ -56,6 +58,11 @@ func TestMetrics(t *testing.T) {
 	s.e.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("Content-Type = %q, want the Prometheus text format", ct)
+	}
+	b := buildinfo.Get()
+	build := fmt.Sprintf(`parley_build_info{goversion=%q,revision=%q,version=%q} 1`, b.GoVersion, b.Revision, b.Version)
+	if !strings.Contains(rec.Body.String(), "\n"+build+"\n") {
+		t.Errorf("/metrics lacks %s", build)
 	}
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "parley_thread_cache_bytes"} {
 		if !strings.Contains(rec.Body.String(), "\n"+name+" ") {

@@ -144,7 +144,7 @@ func (b bodyless) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 // GET /
 func (h *handler) demoPage(c echo.Context) error {
 	var a models.Article
-	err := h.store.Read.WithContext(c.Request().Context()).Where("slug = ?", seeds.ArticleSlug).First(&a).Error
+	err := h.store.Read.WithContext(c.Request().Context()).Where("site_id = ? AND slug = ?", models.DefaultSite, seeds.ArticleSlug).First(&a).Error
 	post := web.Post{Slug: seeds.ArticleSlug, Title: "Parley demo", Paragraphs: []string{"The demo article is not in the database yet; the comments below work all the same."}}
 	switch {
 	case err == nil:

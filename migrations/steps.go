@@ -13,6 +13,8 @@ var Steps = []Step{
 	{ID: "0001_core", Up: core},
 	{ID: "0002_read_paths", Up: readPaths},
 	{ID: "0003_lean_inserts", Up: leanInserts},
+	{ID: "0006_sites", Up: sites},
+	{ID: "0007_1_mail_outbox", Up: mailOutbox},
 	{ID: "0009_1_change_events", Up: changeEvents},
 }
 
@@ -234,6 +236,53 @@ func leanInserts(tx *gorm.DB) error {
 	for _, q := range []string{
 		"CREATE INDEX idx_comments_unapproved ON comments (article_id, status) WHERE status <> 'approved'",
 		"DROP INDEX idx_comments_article_status",
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err)
+		}
+	}
+	return nil
+}
+
+// mailOutbox adds the durable queue of outgoing mail, the time a user's
+// address was verified, and the addresses guests gave with theirs. The
+// partial index holds only the mail still to send, which is what the sender
+// polls: sent rows pile up outside it.
+func mailOutbox(tx *gorm.DB) error {
+	type mailOutbox struct {
+		ID            uint      `gorm:"primaryKey"`
+		Recipient     string    `gorm:"size:320;not null"`
+		Subject       string    `gorm:"size:998;not null"`
+		TextBody      string    `gorm:"not null"`
+		HTMLBody      string    `gorm:"not null;default:''"`
+		Headers       string    `gorm:"not null;default:'{}'"`
+		Attempts      int       `gorm:"not null;default:0"`
+		NextAttemptAt time.Time `gorm:"not null"`
+		ClaimToken    string    `gorm:"size:32;not null;default:''"`
+		LastError     string    `gorm:"size:500;not null;default:''"`
+		SentAt        *time.Time
+		FailedAt      *time.Time
+		CreatedAt     time.Time
+	}
+	type guestEmail struct {
+		ID         uint   `gorm:"primaryKey"`
+		Email      string `gorm:"size:320;not null;uniqueIndex:idx_guest_emails_email"`
+		VerifiedAt *time.Time
+		CreatedAt  time.Time
+	}
+	if err := tx.Table("mail_outbox").Migrator().CreateTable(&mailOutbox{}); err != nil {
+		return err
+	}
+	if err := tx.Migrator().CreateTable(&guestEmail{}); err != nil {
+		return err
+	}
+	timestamp := "timestamptz"
+	if tx.Dialector.Name() == "sqlite" {
+		timestamp = "datetime"
+	}
+	for _, q := range []string{
+		"CREATE INDEX idx_mail_outbox_due ON mail_outbox (next_attempt_at) WHERE sent_at IS NULL AND failed_at IS NULL",
+		"ALTER TABLE users ADD COLUMN email_verified_at " + timestamp,
 	} {
 		if err := tx.Exec(q).Error; err != nil {
 			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err)

@@ -41,19 +41,22 @@ func IsPublic(status string) bool {
 // User is an account. Username keeps the spelling the user chose; UsernameKey
 // is its case-folded form, which is what uniqueness is checked on.
 type User struct {
-	ID           uint   `gorm:"primaryKey"`
-	Username     string `gorm:"size:32;not null"`
-	UsernameKey  string `gorm:"size:32;not null;uniqueIndex"`
-	Email        *string
-	DisplayName  string `gorm:"size:256;not null;default:''"`
-	PasswordHash string `gorm:"not null"`
-	Role         string `gorm:"size:16;not null;default:user"`
-	TokenVersion int    `gorm:"not null;default:0"`
-	BanKind      string `gorm:"size:16;not null;default:''"`
-	BannedUntil  *time.Time
-	BanReason    string `gorm:"size:500;not null;default:''"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	ID          uint   `gorm:"primaryKey"`
+	Username    string `gorm:"size:32;not null"`
+	UsernameKey string `gorm:"size:32;not null;uniqueIndex"`
+	Email       *string
+	// EmailVerifiedAt is when the owner proved Email theirs; nil means
+	// unverified, and no mail but a verification request goes to it.
+	EmailVerifiedAt *time.Time
+	DisplayName     string `gorm:"size:256;not null;default:''"`
+	PasswordHash    string `gorm:"not null"`
+	Role            string `gorm:"size:16;not null;default:user"`
+	TokenVersion    int    `gorm:"not null;default:0"`
+	BanKind         string `gorm:"size:16;not null;default:''"`
+	BannedUntil     *time.Time
+	BanReason       string `gorm:"size:500;not null;default:''"`
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // IsModerator reports whether the user may moderate.
@@ -72,12 +75,15 @@ func (u *User) ActiveBan(now time.Time) string {
 	return u.BanKind
 }
 
-// Article is a blog post that comments attach to. CommentCount counts the
-// comments visible to the public; Version changes on every write that can
-// change what the article's thread shows, which is what read caches key on.
+// Article is a blog post that comments attach to: a thread of a site, keyed
+// by Slug within it (a slug, or a normalized page URL; see sites.NormalizeKey).
+// URL is the page's address. CommentCount counts the comments visible to the
+// public; Version changes on every write that can change what the article's
+// thread shows, which is what read caches key on.
 type Article struct {
 	ID             uint   `gorm:"primaryKey"`
-	Slug           string `gorm:"size:128;not null;uniqueIndex"`
+	SiteID         string `gorm:"size:64;not null;default:default;uniqueIndex:idx_articles_site_slug,priority:1"`
+	Slug           string `gorm:"size:512;not null;uniqueIndex:idx_articles_site_slug,priority:2"`
 	Title          string `gorm:"size:300;not null"`
 	Body           string `gorm:"not null;default:''"`
 	URL            string `gorm:"size:2048;not null;default:''"`

@@ -110,7 +110,7 @@ type ArticleRef struct {
 // every request, is what read caches learn the current version from.
 func ThreadArticle(ctx context.Context, db *gorm.DB, slug string) (ArticleRef, error) {
 	var a ArticleRef
-	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version FROM articles WHERE slug = ?", slug).Row().
+	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version FROM articles WHERE site_id = ? AND slug = ?", DefaultSite, slug).Row().
 		Scan(&a.ID, &a.CommentCount, &a.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("article %q: %w", slug, ErrNotFound)

@@ -166,7 +166,7 @@ func (s *Service) hiddenAncestor(ctx context.Context, id uint) (bool, error) {
 // can be long.
 func (s *Service) articleBySlug(ctx context.Context, slug string) (*models.Article, error) {
 	var a models.Article
-	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("slug = ?", slug).Take(&a).Error; err != nil {
+	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
 		return nil, fmt.Errorf("article %q: %w", slug, models.MapError(err))
 	}
 	return &a, nil

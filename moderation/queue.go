@@ -125,7 +125,7 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (*QueuePage, error) {
 	}
 	if q.Article != "" {
 		var articleID uint
-		if err := db.Model(&models.Article{}).Where("slug = ?", q.Article).Limit(1).Pluck("id", &articleID).Error; err != nil {
+		if err := db.Model(&models.Article{}).Where("site_id = ? AND slug = ?", models.DefaultSite, q.Article).Limit(1).Pluck("id", &articleID).Error; err != nil {
 			return nil, models.MapError(err)
 		}
 		if articleID == 0 {

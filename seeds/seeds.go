@@ -69,7 +69,7 @@ func ArticleBody() string {
 func seedArticle(ctx context.Context, s *models.Store, now time.Time) error {
 	return s.WriteTx(ctx, func(tx *gorm.DB) error {
 		var n int64
-		if err := tx.Model(&models.Article{}).Where("slug = ?", ArticleSlug).Count(&n).Error; err != nil {
+		if err := tx.Model(&models.Article{}).Where("site_id = ? AND slug = ?", models.DefaultSite, ArticleSlug).Count(&n).Error; err != nil {
 			return err
 		}
 		if n > 0 {
@@ -89,7 +89,7 @@ func seedAdmin(ctx context.Context, s *models.Store, o Options) error {
 	var existing models.User
 	err := s.Read.WithContext(ctx).Where("username_key = ?", "admin").First(&existing).Error
 	if err == nil {
-		return nil
+		return warnStalePassword(ctx, existing, o)
 	}
 	if !errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("look up admin: %w", err)
@@ -123,6 +123,24 @@ func seedAdmin(ctx context.Context, s *models.Store, o Options) error {
 	if created && generated {
 		// Printed once, on the start that creates the account; it is not stored anywhere.
 		o.Logger.Info("created the admin account; sign in as admin with this one-time password and change it", "password", password)
+	}
+	return nil
+}
+
+// warnStalePassword says so when PARLEY_ADMIN_PASSWORD no longer is the
+// admin's password: it only sets the password of the account's first start,
+// and an operator who changed it there expects it to take effect.
+func warnStalePassword(ctx context.Context, admin models.User, o Options) error {
+	if o.AdminPassword == "" {
+		return nil
+	}
+	ok, _, err := o.Hasher.Verify(ctx, admin.PasswordHash, o.AdminPassword)
+	if err != nil {
+		return fmt.Errorf("check admin password: %w", err)
+	}
+	if !ok {
+		o.Logger.Warn("PARLEY_ADMIN_PASSWORD is not the admin's password: it only sets the password when the account is created; " +
+			"the admin account exists and keeps its password. Sign in with it, or run `parley admin reset-password admin`, and unset PARLEY_ADMIN_PASSWORD")
 	}
 	return nil
 }

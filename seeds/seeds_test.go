@@ -63,3 +63,28 @@ func TestAdminPasswordFromConfig(t *testing.T) {
 		t.Fatalf("admin password not set from config: ok=%v err=%v", ok, err)
 	}
 }
+
+// TestStaleAdminPasswordWarns: a PARLEY_ADMIN_PASSWORD that no longer signs
+// the admin in is reported at start, not silently ignored.
+func TestStaleAdminPasswordWarns(t *testing.T) {
+	s := dbtest.Open(t)
+	h := auth.NewHasher(auth.TestParams)
+	for _, tc := range []struct {
+		password string
+		warns    bool
+	}{
+		{"first-password", false}, // creates the account
+		{"first-password", false},
+		{"", false},
+		{"changed-in-the-environment", true},
+	} {
+		var logs bytes.Buffer
+		o := seeds.Options{Hasher: h, AdminPassword: tc.password, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+		if err := seeds.Apply(t.Context(), s, o); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(logs.String(), "level=WARN") && strings.Contains(logs.String(), "PARLEY_ADMIN_PASSWORD is not the admin's password"); got != tc.warns {
+			t.Fatalf("password %q: warned = %v, want %v; log:\n%s", tc.password, got, tc.warns, logs.String())
+		}
+	}
+}

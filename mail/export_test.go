@@ -1,0 +1,5 @@
+package mail
+
+import "mime"
+
+type wordDecoder = mime.WordDecoder
