@@ -19,7 +19,6 @@ import (
 
 	"github.com/parley-comments/parley/api"
 	"github.com/parley-comments/parley/auth"
-	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/mail"
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
@@ -117,21 +116,11 @@ func serve(cfg config, log *slog.Logger) error {
 	if err := seeds.Apply(ctx, store, seeds.Options{AdminPassword: cfg.AdminPassword, Hasher: hasher, Logger: log}); err != nil {
 		return err
 	}
-	// The change bus runs until the signal: it then ends the live streams
-	// first, which would otherwise hold Shutdown up until its deadline.
-	bus := events.NewBus(store, log)
-	busCtx, stopBus := context.WithCancel(ctx)
-	busDone := make(chan struct{})
-	go func() {
-		defer close(busDone)
-		if err := bus.Run(busCtx); err != nil {
-			log.Error("change bus stopped", "err", err)
-		}
-	}()
-	defer func() { stopBus(); <-busDone }()
+	ch := startChanges(ctx, store, log)
+	defer ch.close()
 	e := api.NewServer(api.Config{Store: store, JWTSecret: secret, AllowedOrigins: cfg.AllowedOrigins,
 		AllowGuests: cfg.AllowGuests, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
-		Hasher: hasher, Logger: log, Bus: bus})
+		Hasher: hasher, Logger: log, Bus: ch.bus, Webhooks: ch.sender})
 	// Echo sets no timeouts; these keep slow clients from holding connections.
 	srv := &http.Server{
 		Addr:              cfg.Addr,

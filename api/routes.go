@@ -44,6 +44,14 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/counts", h.counts)
 	v1.GET("/articles/:slug/live", h.liveThread)
 
+	v1.GET("/webhooks", h.listWebhooks, requireAdmin)
+	v1.POST("/webhooks", h.createWebhook, requireAdmin)
+	v1.GET("/webhooks/:id", h.getWebhook, requireAdmin)
+	v1.PATCH("/webhooks/:id", h.updateWebhook, requireAdmin)
+	v1.DELETE("/webhooks/:id", h.deleteWebhook, requireAdmin)
+	v1.GET("/webhooks/:id/deliveries", h.listDeliveries, requireAdmin)
+	v1.POST("/webhooks/:id/deliveries/:delivery/replay", h.replayDelivery, requireAdmin)
+
 	h.registerModeration(v1)
 	h.registerPages(e)
 	h.registerAdminPage(e)

@@ -16,6 +16,7 @@ import (
 	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/notify"
 )
 
 // Config is everything the HTTP layer needs; main builds it from the environment.
@@ -47,6 +48,8 @@ type Config struct {
 	LiveStreams   int
 	LivePerClient int
 	LiveHeartbeat time.Duration
+	// Webhooks, when set, is woken when an admin replays a delivery.
+	Webhooks *notify.Sender
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
