@@ -126,7 +126,13 @@ func processEnv(dataDir string, extra ...string) []string {
 // if it still runs.
 func startProcess(t testing.TB, env []string, args ...string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(parleyBinary(t), args...), Output: &syncBuffer{}, exited: make(chan struct{})}
+	return startBinary(t, parleyBinary(t), env, args...)
+}
+
+// startBinary is startProcess for another build of the binary.
+func startBinary(t testing.TB, bin string, env []string, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), Output: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.Output, p.Output
 	if err := p.cmd.Start(); err != nil {
@@ -158,6 +164,13 @@ func startServer(t testing.TB, dataDir string, extraEnv ...string) *process {
 	addr := freeAddr(t)
 	p := startProcess(t, processEnv(dataDir, append([]string{"PARLEY_ADDR=" + addr}, extraEnv...)...))
 	p.URL = "http://" + addr
+	p.waitReady(t)
+	return p
+}
+
+// waitReady waits until the process answers /readyz at p.URL.
+func (p *process) waitReady(t testing.TB) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	client := &http.Client{Timeout: time.Second}
 	for {
@@ -165,7 +178,7 @@ func startServer(t testing.TB, dataDir string, extraEnv ...string) *process {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				return
 			}
 		}
 		select {

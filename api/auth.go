@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -77,6 +78,10 @@ func (h *handler) refresh(c echo.Context) error {
 		return err
 	}
 	s, err := h.accounts.Refresh(c.Request().Context(), req.RefreshToken)
+	var reused *auth.ReusedError
+	if errors.As(err, &reused) {
+		h.securityEvent(c, eventRefreshReuse, "user_id", reused.UserID)
+	}
 	if err != nil {
 		return err
 	}

@@ -48,8 +48,22 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 			t.Errorf("%s (%d) lacks security headers: %v", p, rec.Code, rec.Header())
 		}
 	}
-	if csp := doRaw(t, s, "GET", "/admin", nil, "").Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
-		t.Errorf("admin CSP = %q", csp)
+	for _, p := range []string{"/api/v1/articles", "/api/v1/nope", "/healthz", "/readyz", "/metrics", "/api/v1/openapi.json"} {
+		rec := doRaw(t, s, "GET", p, nil, "")
+		if csp := rec.Header().Get("Content-Security-Policy"); csp != "default-src 'none'; frame-ancestors 'none'" {
+			t.Errorf("%s (%d): CSP = %q, want nothing loaded and no framing", p, rec.Code, csp)
+		}
+	}
+	for _, p := range []string{"/api/v1/articles", "/healthz", "/", "/admin", "/widget.js", "/embed?article=" + seedSlug + "&parent=https://blog.example"} {
+		if pp := doRaw(t, s, "GET", p, nil, "").Header().Get("Permissions-Policy"); !strings.Contains(pp, "camera=()") || !strings.Contains(pp, "geolocation=()") {
+			t.Errorf("%s: Permissions-Policy = %q", p, pp)
+		}
+	}
+	for _, p := range []string{"/admin", "/"} {
+		rec := doRaw(t, s, "GET", p, nil, "")
+		if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || rec.Header().Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s may be framed: CSP = %q, X-Frame-Options = %q", p, csp, rec.Header().Get("X-Frame-Options"))
+		}
 	}
 	embed := doRaw(t, s, "GET", "/embed?article="+seedSlug+"&parent=https://blog.example", nil, "")
 	if csp := embed.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors") || !strings.Contains(csp, "https://blog.example") || embed.Header().Get("X-Frame-Options") != "" {

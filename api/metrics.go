@@ -29,6 +29,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	posted   *prometheus.CounterVec
+	security *prometheus.CounterVec
 }
 
 func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
@@ -47,8 +48,9 @@ func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
 			Name: "parley_comments_posted_total",
 			Help: "Comments submitted, by outcome: approved or pending (stored), refused (a 4xx answer) or failed (a 5xx answer).",
 		}, []string{"status"}),
+		security: newSecurityEvents(),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.posted, buildInfoGauge(),
+	m.registry.MustRegister(m.requests, m.latency, m.posted, m.security, buildInfoGauge(),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&queueCollector{store: store},

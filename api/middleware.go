@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -113,21 +114,80 @@ func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// cspNothing is the policy of every response that is not a page (JSON,
+// health, metrics, errors): it loads nothing and may not be framed, so a
+// response opened as a document can do no harm. Pages set their own.
+const cspNothing = "default-src 'none'; frame-ancestors 'none'"
+
+// permissionsPolicy turns off the powerful browser features no Parley page
+// uses, so a script that got in could not ask for them either.
+const permissionsPolicy = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
+
 // securityHeaders are set on every response (HARDENING.md).
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+		hd.Set("Content-Security-Policy", cspNothing)
+		hd.Set("Permissions-Policy", permissionsPolicy)
 		return next(c)
 	}
+}
+
+// originAllowed reports whether a browser page on origin may call the API:
+// one of the configured blog origins, compared exactly.
+func (h *handler) originAllowed(origin string) bool {
+	return origin != "" && slices.Contains(h.cfg.AllowedOrigins, origin)
+}
+
+// sameOrigin reports whether origin names the host the request was sent to
+// (the widget's frame, the demo and moderation pages). The scheme is not
+// compared: behind a TLS-terminating proxy the server sees plain HTTP.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host != "" && strings.EqualFold(u.Host, host)
+}
+
+// guardWrites refuses, on every API write, a body that is not JSON (415)
+// and a request a browser sent on behalf of a foreign site (403). A page
+// elsewhere can make its visitors' browsers send a form (text/plain,
+// urlencoded, multipart) or a no-cors fetch without asking anyone; a JSON
+// body from another origin needs a CORS preflight, which only allowed
+// sites pass. Clients that are not browsers send neither header.
+func (h *handler) guardWrites(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			return next(c)
+		}
+		if r.ContentLength != 0 && !isJSON(r.Header.Get(echo.HeaderContentType)) {
+			return newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the request body as Content-Type: application/json")
+		}
+		origin := r.Header.Get(echo.HeaderOrigin)
+		crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
+		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !h.originAllowed(origin) {
+			return newError(http.StatusForbidden, "forbidden", "requests from pages on other sites are refused unless the site is allowed")
+		}
+		return next(c)
+	}
+}
+
+// isJSON reports whether a Content-Type header says application/json; a
+// charset parameter is fine, any other media type is not.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == echo.MIMEApplicationJSON
 }
 
 // cors (for /api/ paths; it sits on the root so preflights of any route
 // reach it) answers only the configured blog origins, compared exactly, and never
 // with credentials: the API is called with bearer tokens, not cookies.
 func (h *handler) cors() echo.MiddlewareFunc {
-	allowed := h.cfg.AllowedOrigins
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if !strings.HasPrefix(c.Request().URL.Path, "/api/") {
@@ -136,7 +196,7 @@ func (h *handler) cors() echo.MiddlewareFunc {
 			origin := c.Request().Header.Get(echo.HeaderOrigin)
 			hd := c.Response().Header()
 			hd.Add(echo.HeaderVary, echo.HeaderOrigin)
-			ok := origin != "" && slices.Contains(allowed, origin)
+			ok := h.originAllowed(origin)
 			if ok {
 				hd.Set(echo.HeaderAccessControlAllowOrigin, origin)
 				hd.Set(echo.HeaderAccessControlExposeHeaders, "Retry-After, ETag, X-Request-Id")

@@ -26,7 +26,7 @@ import (
 // 'self' is all they need; the comment app may only be framed by the allowed
 // blog origins (registerPages adds frame-ancestors from the configuration).
 const (
-	cspDemo  = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'"
+	cspDemo  = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 	cspEmbed = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'"
 )
 
@@ -158,6 +158,7 @@ func (h *handler) demoPage(c echo.Context) error {
 	}
 	hd := c.Response().Header()
 	hd.Set("Content-Security-Policy", cspDemo)
+	hd.Set("X-Frame-Options", "DENY") // the demo page is a top-level page, never a frame
 	hd.Set("Cache-Control", "no-cache")
 	// Set here, not left to net/http, so that HEAD (whose body is never
 	// written) states the same length as GET.

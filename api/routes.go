@@ -5,13 +5,14 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 )
 
-// maxBody bounds request bodies; a comment's 10,000 characters fit with room.
-const maxBody = "64K"
+// maxBody bounds request bodies; a comment's 10,000 characters fit with
+// room. KiB: Echo reads a bare "K" as 1,000 bytes.
+const maxBody = "64KiB"
 
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), saneURL, middleware.BodyLimit(maxBody))
+	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL, middleware.BodyLimit(maxBody))
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)

@@ -24,6 +24,22 @@ var (
 	ErrInvalidRefresh     = errors.New("refresh token is invalid or expired")
 )
 
+// ReusedError is what Refresh returns when a spent refresh token comes back
+// after the grace: it was stolen or leaked, and its whole login has just
+// been revoked. It matches ErrInvalidRefresh; the API logs it as a
+// security event.
+type ReusedError struct {
+	UserID   uint
+	FamilyID string
+}
+
+func (e *ReusedError) Error() string {
+	return fmt.Sprintf("spent refresh token of user %d presented again; login revoked", e.UserID)
+}
+
+// Is makes a ReusedError match ErrInvalidRefresh.
+func (e *ReusedError) Is(target error) bool { return target == ErrInvalidRefresh }
+
 // RefreshTTL is how long a login lasts without being refreshed.
 const RefreshTTL = 30 * 24 * time.Hour
 
@@ -260,7 +276,7 @@ func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
 	hash := HashRefreshToken(raw)
 	now := a.now()
 	var s *Session
-	var reused bool
+	var reused *ReusedError
 	err := a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		var rt models.RefreshToken
 		if err := tx.Where("token_hash = ?", hash).First(&rt).Error; err != nil {
@@ -280,7 +296,7 @@ func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
 		}
 		if res.RowsAffected == 0 {
 			if rt.UsedAt != nil && now.Sub(*rt.UsedAt) > reuseGrace {
-				reused = true
+				reused = &ReusedError{UserID: rt.UserID, FamilyID: rt.FamilyID}
 				return tx.Model(&models.RefreshToken{}).Where("family_id = ? AND revoked_at IS NULL", rt.FamilyID).Update("revoked_at", now).Error
 			}
 			return ErrInvalidRefresh
@@ -296,8 +312,8 @@ func (a *Accounts) Refresh(ctx context.Context, raw string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
-	if reused {
-		return nil, ErrInvalidRefresh
+	if reused != nil {
+		return nil, reused
 	}
 	return s, nil
 }

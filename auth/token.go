@@ -1,8 +1,10 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -48,8 +50,40 @@ func (c *Claims) UserID() (uint, error) {
 	return uint(id), nil
 }
 
+// UnmarshalJSON refuses time claims (exp, iat, nbf) that are not JSON
+// numbers: the jwt library reads "exp": "1700000000" as a number, and a
+// token is only what its strict form says.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var times struct {
+		Exp json.RawMessage `json:"exp"`
+		Iat json.RawMessage `json:"iat"`
+		Nbf json.RawMessage `json:"nbf"`
+	}
+	if err := json.Unmarshal(b, &times); err != nil {
+		return err
+	}
+	for name, raw := range map[string]json.RawMessage{"exp": times.Exp, "iat": times.Iat, "nbf": times.Nbf} {
+		if raw != nil && !jsonNumber(raw) {
+			return fmt.Errorf("claim %s is not a number", name)
+		}
+	}
+	type plain Claims // without this method, so Unmarshal does not recurse
+	return json.Unmarshal(b, (*plain)(c))
+}
+
+// jsonNumber reports whether raw is a JSON number literal (not a string,
+// null or any other value).
+func jsonNumber(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) > 0 && (raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9')
+}
+
 // Validate checks the claims Parley adds to the registered ones; jwt calls it after its own checks.
 func (c *Claims) Validate() error {
+	// jwt checks iat only when present; SECURITY.md requires it.
+	if c.IssuedAt == nil {
+		return errors.New("claim iat is missing")
+	}
 	if _, err := c.UserID(); err != nil {
 		return err
 	}

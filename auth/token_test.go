@@ -10,6 +10,7 @@ import (
 	"errors"
 	"hash"
 	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -262,6 +263,14 @@ func TestTokens_RefusesForgedAndStale(t *testing.T) {
 		"role capitalised":            hs256(t, with(map[string]any{"role": "Admin"})),
 		"role missing":                hs256(t, without("role")),
 		"ver a string":                hs256(t, with(map[string]any{"ver": "3"})),
+		"exp a numeric string":        hs256(t, with(map[string]any{"exp": strconv.FormatInt(fixedNow.Add(testTTL).Unix(), 10)})),
+		"exp null":                    hs256(t, with(map[string]any{"exp": nil})),
+		"exp an object":               hs256(t, with(map[string]any{"exp": map[string]any{"n": 1}})),
+		"iat missing":                 hs256(t, without("iat")),
+		"iat null":                    hs256(t, with(map[string]any{"iat": nil})),
+		"iat a numeric string":        hs256(t, with(map[string]any{"iat": strconv.FormatInt(fixedNow.Unix(), 10)})),
+		"nbf a numeric string":        hs256(t, with(map[string]any{"nbf": strconv.FormatInt(fixedNow.Unix(), 10)})),
+		"nbf true":                    hs256(t, with(map[string]any{"nbf": true})),
 	}
 	for name, raw := range tests {
 		t.Run(name, func(t *testing.T) {

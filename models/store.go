@@ -2,24 +2,17 @@ package models
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
-	"net/url"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
-	"sync"
-	"time"
 
-	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/postgres"
-	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 )
@@ -80,17 +73,6 @@ const defaultBusyTimeout = 5 * time.Second
 // from Options.
 const sqliteWriterParams = "_journal_mode=WAL&_synchronous=FULL&_foreign_keys=1&_txlock=immediate"
 
-// sqliteReaderParams are the readers' pragmas; query_only is set by the
-// parley_sqlite_ro driver's connect hook since mattn's DSN has no key for it.
-// A reader's page cache is 1 MB (SQLite's default is 2 MB per connection):
-// the file's pages stay in the OS cache either way, and the hot ones (the
-// indexes a thread page walks) fit.
-const sqliteReaderParams = "_foreign_keys=1&_cache_size=-1024"
-
-const readOnlyDriver = "parley_sqlite_ro"
-
-var registerReadOnly sync.Once
-
 // Open opens the database, tunes it and checks the settings took effect.
 func Open(o Options) (*Store, error) {
 	cfg := &gorm.Config{TranslateError: true, Logger: o.Logger, PrepareStmt: true}
@@ -141,63 +123,6 @@ func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
 		return nil, fmt.Errorf("reach postgres: %w", err)
 	}
 	return &Store{Write: db, Read: db, Dialect: "postgres"}, nil
-}
-
-func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("open sqlite: no path")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
-	registerReadOnly.Do(func() {
-		sql.Register(readOnlyDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-			_, err := c.Exec("PRAGMA query_only = 1", nil)
-			return err
-		}})
-	})
-	file := "file:" + (&url.URL{Path: path}).EscapedPath()
-	busy := fmt.Sprintf("&_busy_timeout=%d", busyMS)
-	wdb, err := sql.Open("sqlite3", file+"?"+sqliteWriterParams+busy)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite writer: %w", err)
-	}
-	wcfg := *cfg
-	wcfg.PrepareStmt = false // writerPool keeps the statements (see writer.go)
-	w, err := gorm.Open(sqlite.Dialector{Conn: newWriterPool(wdb)}, &wcfg)
-	if err != nil {
-		wdb.Close()
-		return nil, fmt.Errorf("open sqlite writer: %w", err)
-	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-
-	r, err := gorm.Open(sqlite.Dialector{DriverName: readOnlyDriver, DSN: file + "?" + sqliteReaderParams + busy}, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite readers: %w", err)
-	}
-	if err := uncancelable(r); err != nil { // see sqlite.go
-		return nil, err
-	}
-	rdb, err := r.DB()
-	if err != nil {
-		return nil, err
-	}
-	// Each reader keeps its own page cache (sqliteReaderParams), so readers
-	// beyond what the cores can run at once add memory, not throughput; a
-	// request holds one only for a query or two.
-	readers := 2 * runtime.NumCPU()
-	rdb.SetMaxOpenConns(readers)
-	rdb.SetMaxIdleConns(readers)
-
-	s := &Store{Write: w, Read: r, Dialect: "sqlite", Path: path}
-	if err := s.checkPragmas(strconv.FormatInt(busyMS, 10)); err != nil {
-		s.Close()
-		return nil, err
-	}
-	s.batch = newBatcher(w)
-	return s, nil
 }
 
 // checkPragmas reads the settings back: a driver that ignored a DSN key would
@@ -298,14 +223,8 @@ func mapDBError(err error) error {
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.Code {
-		case sqlite3.ErrBusy, sqlite3.ErrLocked:
-			return fmt.Errorf("%w: %w", ErrBusy, err)
-		case sqlite3.ErrFull:
-			return fmt.Errorf("%w: %w", ErrFull, err)
-		}
+	if sentinel := sqliteCondition(err); sentinel != nil {
+		return fmt.Errorf("%w: %w", sentinel, err)
 	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {

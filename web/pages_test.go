@@ -52,7 +52,7 @@ func TestPages(t *testing.T) {
 		{
 			name: "demo page", path: "/", wantStatus: 200, wantType: "text/html",
 			wantHeader: map[string]string{
-				"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'",
+				"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'", "X-Frame-Options": "DENY",
 			},
 			wantBody: `<div id="parley" data-article="putin-visits-pyongyang"></div><script src="/widget.js" async></script>`,
 		},

@@ -136,10 +136,10 @@ func freshSchema(t testing.TB) string {
 	return u.String()
 }
 
-// OpenPostgres returns a fresh migrated store on PostgreSQL whatever the run,
-// for tests of PostgreSQL-only behaviour. Without a reachable server it skips
-// (fails in CI).
-func OpenPostgres(t testing.TB) *models.Store {
+// PostgresSchema returns the URL of an empty schema of its own on the test
+// PostgreSQL, whatever the run, for tests that hand a URL to a process.
+// Without a reachable server it skips (fails in CI).
+func PostgresSchema(t testing.TB) string {
 	t.Helper()
 	if err := ping(PostgresURL()); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -147,7 +147,15 @@ func OpenPostgres(t testing.TB) *models.Store {
 		}
 		t.Skipf("no PostgreSQL: %v", err)
 	}
-	s, err := models.Open(models.Options{URL: freshSchema(t)})
+	return freshSchema(t)
+}
+
+// OpenPostgres returns a fresh migrated store on PostgreSQL whatever the run,
+// for tests of PostgreSQL-only behaviour. Without a reachable server it skips
+// (fails in CI).
+func OpenPostgres(t testing.TB) *models.Store {
+	t.Helper()
+	s, err := models.Open(models.Options{URL: PostgresSchema(t)})
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}

@@ -1,0 +1,31 @@
+package api
+
+import (
+	"log/slog"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Security events: what an operator should see when someone probes or
+// abuses accounts. Each is logged at warning level with the client's
+// address and counted in parley_security_events_total.
+const (
+	eventRefreshReuse = "refresh_token_reuse" // a spent refresh token came back: its login was revoked
+)
+
+func newSecurityEvents() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_security_events_total",
+		Help: "Security events logged, by kind (refresh_token_reuse, login_throttled, ...).",
+	}, []string{"event"})
+}
+
+// securityEvent logs and counts one security event. attrs never carry a
+// secret: ids and counts only.
+func (h *handler) securityEvent(c echo.Context, event string, attrs ...any) {
+	h.metrics.security.WithLabelValues(event).Inc()
+	base := []any{"event", event, "ip", c.RealIP(), "route", c.Path(),
+		"request_id", c.Response().Header().Get(echo.HeaderXRequestID)}
+	h.log.LogAttrs(c.Request().Context(), slog.LevelWarn, "security event", slog.Group("security", append(base, attrs...)...))
+}
