@@ -500,6 +500,7 @@
   }
 
   function added(c) {
+    seen(c.id);
     if (c.status === "pending") announce("Thanks! Your comment is awaiting moderation.");
     else {
       S.total++;
@@ -703,6 +704,68 @@
     }
   });
 
+  // ---- live updates: new comments wait behind a bar ("3 new comments — show")
+  // so the thread never jumps under the reader; edits, scores and deletions of
+  // comments on screen apply in place. EventSource reconnects by itself and
+  // sends Last-Event-ID, so nothing is missed across a dropped connection.
+  const fresh = new Set();
+  const liveBar = $("#live");
+  function showFresh() {
+    liveBar.hidden = fresh.size === 0;
+    liveBar.textContent = `${plural(fresh.size, "new comment")} — show`;
+    postHeight();
+  }
+  function seen(id) {
+    if (fresh.delete(id)) showFresh();
+  }
+  liveBar.addEventListener("click", () => {
+    fresh.clear();
+    showFresh();
+    load(true);
+  });
+  async function refetch(id) {
+    const li = document.getElementById("c-" + id);
+    const old = comments.get(id);
+    if (!li || !old) return;
+    let c;
+    try {
+      const data = await api("GET", `/comments/${id}`);
+      c = data.comment || data;
+    } catch {
+      c = { ...old, deleted: true }; // gone or hidden: shown as a tombstone until the next load
+    }
+    fill(li, { ...old, ...c, my_vote: old.my_vote, replies: old.replies });
+  }
+  function follow() {
+    if (!window.EventSource) return;
+    const es = new EventSource(`/api/v1/articles/${encodeURIComponent(slug)}/live`);
+    const on = (name, fn) => es.addEventListener(name, (e) => {
+      let d = {};
+      try { d = JSON.parse(e.data); } catch { return; }
+      fn(d);
+    });
+    on("comment", (d) => {
+      if (document.getElementById("c-" + d.comment_id)) return;
+      fresh.add(d.comment_id);
+      showFresh();
+    });
+    on("score", (d) => {
+      const li = document.getElementById("c-" + d.comment_id);
+      const c = comments.get(d.comment_id);
+      if (li && c) fill(li, { ...c, score: d.score });
+    });
+    on("edit", (d) => refetch(d.comment_id));
+    on("remove", (d) => {
+      seen(d.comment_id);
+      refetch(d.comment_id);
+    });
+    on("reset", () => {
+      fresh.clear();
+      showFresh();
+      load(true);
+    });
+  }
+
   // ---- start
   async function start() {
     if (!slug) {
@@ -724,6 +787,7 @@
     setMe(who ? who.user || who : store.get("access") ? S.me : null);
     mountCompose();
     syncCompose();
+    follow(); // before the first load, so nothing posted in between is missed
     await load(true);
   }
   start();
