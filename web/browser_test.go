@@ -21,8 +21,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/parley-comments/parley/api"
-	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/seeds"
