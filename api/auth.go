@@ -65,6 +65,14 @@ func (h *handler) login(c echo.Context) error {
 		return err
 	}
 	s, err := h.accounts.Login(c.Request().Context(), req.Login, req.Password)
+	var throttled *auth.ThrottledError
+	var guessing *auth.GuessingError
+	switch {
+	case errors.As(err, &throttled):
+		h.securityEvent(c, eventLoginThrottled, "user_id", throttled.UserID, "wait_seconds", int(throttled.Wait.Seconds()))
+	case errors.As(err, &guessing):
+		h.securityEvent(c, eventPasswordGuessing, "user_id", guessing.UserID, "failures", guessing.Failures, "delay_seconds", int(guessing.Delay.Seconds()))
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -54,6 +55,7 @@ func toAPIError(err error) (int, apiError, int) {
 	var he *httpError
 	var invalid *moderation.ValidationError
 	var ee *echo.HTTPError
+	var throttled *auth.ThrottledError
 	switch {
 	case errors.As(err, &he):
 		return he.status, he.apiError, he.retryAfter
@@ -65,6 +67,8 @@ func toAPIError(err error) (int, apiError, int) {
 		return http.StatusNotFound, apiError{Code: "not_found", Message: "not found"}, 0
 	case errors.Is(err, models.ErrBadCursor):
 		return http.StatusBadRequest, apiError{Code: "validation_failed", Message: "invalid cursor", Fields: map[string]string{"cursor": "invalid"}}, 0
+	case errors.As(err, &throttled):
+		return http.StatusTooManyRequests, apiError{Code: "rate_limited", Message: throttled.Error()}, int((throttled.Wait + time.Second - 1) / time.Second)
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return http.StatusUnauthorized, apiError{Code: "invalid_credentials", Message: "wrong username or password"}, 0
 	case errors.Is(err, auth.ErrInvalidRefresh):

@@ -41,6 +41,7 @@ func TestChangePassword(t *testing.T) {
 		{"another user's password", bystander.AccessToken, passwordChange("password-paula", "a brand new secret"), 401, "invalid_credentials"},
 		{"new password too short", first.AccessToken, passwordChange("password-paula", "short"), 400, "validation_failed"},
 		{"new password too long", first.AccessToken, passwordChange("password-paula", strings.Repeat("x", 257)), 400, "validation_failed"},
+		{"new password a common one", first.AccessToken, passwordChange("password-paula", "Password123"), 400, "validation_failed"},
 		{"new password missing", first.AccessToken, map[string]string{"current_password": "password-paula"}, 400, "validation_failed"},
 		{"wrong type", first.AccessToken, `{"current_password": "password-paula", "new_password": 12345678}`, 400, "validation_failed"},
 		{"malformed JSON", first.AccessToken, `{"current_password": `, 400, "validation_failed"},

@@ -11,7 +11,9 @@ import (
 // abuses accounts. Each is logged at warning level with the client's
 // address and counted in parley_security_events_total.
 const (
-	eventRefreshReuse = "refresh_token_reuse" // a spent refresh token came back: its login was revoked
+	eventRefreshReuse     = "refresh_token_reuse" // a spent refresh token came back: its login was revoked
+	eventPasswordGuessing = "password_guessing"   // a wrong password past the free failures: password login now held (user_id 0: an unknown login)
+	eventLoginThrottled   = "login_throttled"     // a login refused unchecked while its account's delay runs
 )
 
 func newSecurityEvents() *prometheus.CounterVec {

@@ -118,8 +118,11 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 	case reservedNames[key] || strings.HasPrefix(key, "admin") || strings.HasPrefix(key, "moderator"):
 		fields["username"] = "this name is reserved"
 	}
-	if !validPassword(r.Password) {
+	switch {
+	case !validPassword(r.Password):
 		fields["password"] = passwordRule
+	case commonPassword(r.Password) || strings.EqualFold(r.Password, r.Username):
+		fields["password"] = commonRule
 	}
 	var email *string
 	if r.Email != "" {
@@ -171,8 +174,12 @@ func validUsername(s string) bool {
 
 // Login checks a username or email and password. Unknown users and wrong
 // passwords get the same error after the same amount of hashing work.
+// Every attempt counts against the account (see beginLogin): while its
+// delay runs, the answer is a ThrottledError and the password is not
+// checked.
 func (a *Accounts) Login(ctx context.Context, login, password string) (*Session, error) {
-	var u models.User
+	var found models.User
+	u := &found
 	key := strings.ToLower(strings.TrimSpace(login))
 	q := a.Store.Read.WithContext(ctx)
 	if strings.Contains(key, "@") {
@@ -180,20 +187,43 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 	} else {
 		q = q.Where("username_key = ?", key)
 	}
-	err := q.First(&u).Error
+	err := q.First(u).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) || len(login) > 320 || len(password) > 1024 {
-		a.Hasher.VerifyDummy(ctx, password)
-		return nil, ErrInvalidCredentials
-	}
-	if err != nil {
+		u = nil
+	} else if err != nil {
 		return nil, models.MapError(err)
+	}
+	if len(key) > 320 {
+		key = key[:320]
+	}
+	subject := throttleKey(u, key)
+	var userID uint
+	if u != nil {
+		userID = u.ID
+	}
+	var failures int
+	var delay time.Duration
+	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) (err error) {
+		failures, delay, err = beginLogin(tx, subject, userID, a.now())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	refused := error(ErrInvalidCredentials)
+	if delay > 0 {
+		refused = &GuessingError{UserID: userID, Failures: failures, Delay: delay}
+	}
+	if u == nil {
+		a.Hasher.VerifyDummy(ctx, password)
+		return nil, refused
 	}
 	ok, rehash, err := a.Hasher.Verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, ErrInvalidCredentials
+		return nil, refused
 	}
 	var newHash string
 	if rehash {
@@ -204,11 +234,14 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 	var s *Session
 	err = a.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		if newHash != "" {
-			if err := tx.Model(&u).Update("password_hash", newHash).Error; err != nil {
+			if err := tx.Model(u).Update("password_hash", newHash).Error; err != nil {
 				return err
 			}
 		}
-		s, err = a.startSession(tx, &u, "")
+		if err := clearLogin(tx, subject); err != nil {
+			return err
+		}
+		s, err = a.startSession(tx, u, "")
 		return err
 	})
 	return s, err
@@ -223,6 +256,9 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 func (a *Accounts) ChangePassword(ctx context.Context, user *models.User, current, next string) error {
 	if !validPassword(next) {
 		return &moderation.ValidationError{Message: "the new password must be " + passwordRule, Fields: map[string]string{"new_password": passwordRule}}
+	}
+	if commonPassword(next) || strings.EqualFold(next, user.Username) {
+		return &moderation.ValidationError{Message: "the new password is " + commonRule, Fields: map[string]string{"new_password": commonRule}}
 	}
 	// The hash is read again rather than taken from user: it may have
 	// changed since the request was authenticated.

@@ -13,6 +13,7 @@ var Steps = []Step{
 	{ID: "0001_core", Up: core},
 	{ID: "0002_read_paths", Up: readPaths},
 	{ID: "0003_lean_inserts", Up: leanInserts},
+	{ID: "0004_login_throttles", Up: loginThrottles},
 	{ID: "0006_sites", Up: sites},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
 	{ID: "0009_1_change_events", Up: changeEvents},
@@ -289,4 +290,16 @@ func mailOutbox(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// loginThrottles counts failed password logins per account, for the growing
+// delay that per-address limits cannot give.
+func loginThrottles(tx *gorm.DB) error {
+	type loginThrottle struct {
+		Subject     string `gorm:"primaryKey;size:340"`
+		Failures    int    `gorm:"not null;default:0"`
+		LockedUntil *time.Time
+		UpdatedAt   time.Time `gorm:"not null;index:idx_login_throttles_updated_at"`
+	}
+	return tx.Migrator().CreateTable(&loginThrottle{})
 }
