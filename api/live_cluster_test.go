@@ -37,7 +37,7 @@ func TestLive_TwoInstancesOnePostgres(t *testing.T) {
 	if dbtest.Backend() != "postgres" {
 		t.Skip("runs in the PostgreSQL pass")
 	}
-	url := dbtest.PostgresSchema(t)
+	url := dbtest.MigratedPostgresSchema(t)
 	open := func(log logger.Interface) *models.Store {
 		s, err := models.Open(models.Options{URL: url, Logger: log})
 		if err != nil {

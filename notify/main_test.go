@@ -200,7 +200,7 @@ func reopenable(t *testing.T) func() *models.Store {
 	t.Helper()
 	var o models.Options
 	if dbtest.Backend() == "postgres" {
-		o.URL = dbtest.PostgresSchema(t)
+		o.URL = dbtest.MigratedPostgresSchema(t)
 	} else {
 		o.Path = filepath.Join(t.TempDir(), "parley.db")
 	}
