@@ -15,6 +15,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -148,7 +149,7 @@ func (h *handler) createArticle(c echo.Context) error {
 	a := models.Article{Slug: req.Slug, Title: strings.TrimSpace(req.Title), Body: req.Body, URL: req.URL, PublishedAt: now, ModerationMode: "post"}
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error { return tx.Create(&a).Error })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return newError(http.StatusConflict, "conflict", "an article with this slug exists")
+		return fault.New(fault.Conflict, "an article with this slug exists")
 	}
 	if err != nil {
 		return err
@@ -170,7 +171,7 @@ func (h *handler) updateArticle(c echo.Context) error {
 	if len(fields) > 0 {
 		return badRequest("invalid article", fields)
 	}
-	updates := map[string]any{"version": gorm.Expr("version + 1"), "updated_at": h.cfg.Now().UTC()}
+	updates := map[string]any{"updated_at": h.cfg.Now().UTC()}
 	if req.Title != nil {
 		updates["title"] = strings.TrimSpace(*req.Title)
 	}
@@ -197,6 +198,9 @@ func (h *handler) updateArticle(c echo.Context) error {
 			return models.ErrNotFound
 		}
 		if err := tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
+			return err
+		}
+		if err := models.TouchArticle(tx, a.ID, 0); err != nil {
 			return err
 		}
 		return events.Record(tx, a.UpdatedAt, events.Change{Kind: events.ArticleChanged, ArticleID: a.ID, Public: true})

@@ -338,3 +338,57 @@ func (h *handler) threadArticle(ctx context.Context, slug string) (models.Articl
 	h.refs.put(slug, writes, a)
 	return a, nil
 }
+
+// threadPage returns a thread page as viewer sees it, with the Cache-Control
+// it may be kept under. Pages come from the page cache, keyed on the
+// article's version, read from the database on every request (on SQLite,
+// from memory while no write has happened since: see articleRefs). A
+// signed-in reader who sees what the public sees (no moderator, nothing of
+// theirs pending on the article) gets the shared page with their votes and
+// sources spliced in; anyone else's page is built for them. A page made for
+// one reader is written into *buf, which the caller recycles.
+func (h *handler) threadPage(ctx context.Context, slug string, q models.ThreadQuery, viewer *models.User, buf *[]byte) (*page, string, error) {
+	a, err := h.threadArticle(ctx, slug)
+	if err != nil {
+		return nil, "", err
+	}
+	q.ArticleID = a.ID
+	var facts models.ReaderFacts
+	if viewer != nil {
+		if facts, err = models.LoadReaderFacts(ctx, h.store.Read, a.ID, viewer.ID); err != nil {
+			return nil, "", err
+		}
+	}
+	if h.pages != nil && !viewer.IsModerator() {
+		var p *page
+		if !facts.Pending { // the public page lacks their pending comments
+			if p, err = h.sharedPage(ctx, q, a, slug); err != nil {
+				return nil, "", err
+			}
+		}
+		if viewer == nil {
+			return p, "no-cache", nil
+		}
+		if p != nil {
+			mine, err := h.personalize(ctx, p, viewer.ID, facts.Votes, (*buf)[:0])
+			if err != nil {
+				return nil, "", err
+			}
+			if mine != nil {
+				*buf = mine.body
+				return mine, "private, no-cache", nil
+			}
+		}
+	}
+	cacheControl := "no-cache"
+	if viewer != nil {
+		q.Viewer = models.Viewer{UserID: viewer.ID, Moderator: viewer.IsModerator()}
+		cacheControl = "private, no-cache"
+	}
+	p, err := h.buildPage(ctx, q, a, slug, viewer, facts.Votes, (*buf)[:0], false)
+	if err != nil {
+		return nil, "", err
+	}
+	*buf = p.body
+	return p, cacheControl, nil
+}

@@ -90,7 +90,7 @@ func TestThreadCacheSeesEveryChange(t *testing.T) {
 	alice := s.register(t, "alice").AccessToken
 	bob := s.register(t, "bobby")
 	first := s.post(t, alice, seedSlug, "the first comment", nil)
-	var bobs, mine commentJSON
+	var bobs, mine, flagged commentJSON
 
 	steps := []struct {
 		name  string
@@ -152,6 +152,19 @@ func TestThreadCacheSeesEveryChange(t *testing.T) {
 		}, func(th threadJSON) string {
 			if commentIn(th, bobs.ID) == nil {
 				return "the approved comment is not shown"
+			}
+			return ""
+		}},
+		{"flags hiding a comment", func() {
+			flagged = s.post(t, alice, seedSlug, "a comment readers dislike", nil)
+			s.cachedRead(t)
+			for _, name := range []string{"carol", "dave", "erin"} { // the default flag_threshold
+				want(t, s.do(t, "POST", fmt.Sprintf("/api/v1/comments/%d/flags", flagged.ID), s.register(t, name).AccessToken,
+					map[string]string{"reason": "abuse"}), http.StatusCreated)
+			}
+		}, func(th threadJSON) string {
+			if commentIn(th, flagged.ID) != nil {
+				return "the comment hidden by flags is still shown"
 			}
 			return ""
 		}},

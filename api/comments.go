@@ -53,70 +53,31 @@ func threadSort(c echo.Context) (string, error) {
 }
 
 // GET /api/v1/articles/:slug/comments
-//
-// Pages come from the page cache (see cache.go), keyed on the article's
-// version, read from the database on every request (on SQLite, from memory
-// while no write has happened since: see articleRefs). A signed-in reader who sees what the
-// public sees (no moderator, nothing of theirs pending on the article) gets
-// the shared page with their votes and sources spliced in; anyone else's
-// page is built for them.
 func (h *handler) listComments(c echo.Context) error {
-	sort, err := threadSort(c)
+	q, err := threadQuery(c)
 	if err != nil {
 		return err
+	}
+	buf := pageBuffers.Get().(*[]byte)
+	defer putPageBuffer(buf)
+	p, cacheControl, err := h.threadPage(c.Request().Context(), c.Param("slug"), q, currentUser(c), buf)
+	if err != nil {
+		return err
+	}
+	return servePage(c, p, cacheControl)
+}
+
+// threadQuery reads a thread page's sort, limit and cursor.
+func threadQuery(c echo.Context) (models.ThreadQuery, error) {
+	sort, err := threadSort(c)
+	if err != nil {
+		return models.ThreadQuery{}, err
 	}
 	limit, err := pageLimit(c)
 	if err != nil {
-		return err
+		return models.ThreadQuery{}, err
 	}
-	ctx := c.Request().Context()
-	slug := c.Param("slug")
-	a, err := h.threadArticle(ctx, slug)
-	if err != nil {
-		return err
-	}
-	viewer := currentUser(c)
-	q := models.ThreadQuery{ArticleID: a.ID, Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}
-	buf := pageBuffers.Get().(*[]byte)
-	defer putPageBuffer(buf)
-	var facts models.ReaderFacts
-	if viewer != nil {
-		if facts, err = models.LoadReaderFacts(ctx, h.store.Read, a.ID, viewer.ID); err != nil {
-			return err
-		}
-	}
-	if h.pages != nil && !viewer.IsModerator() {
-		var p *page
-		if !facts.Pending { // the public page lacks their pending comments
-			if p, err = h.sharedPage(ctx, q, a, slug); err != nil {
-				return err
-			}
-		}
-		if viewer == nil {
-			return servePage(c, p, "no-cache")
-		}
-		if p != nil {
-			mine, err := h.personalize(ctx, p, viewer.ID, facts.Votes, (*buf)[:0])
-			if err != nil {
-				return err
-			}
-			if mine != nil {
-				*buf = mine.body
-				return servePage(c, mine, "private, no-cache")
-			}
-		}
-	}
-	cacheControl := "no-cache"
-	if viewer != nil {
-		q.Viewer = models.Viewer{UserID: viewer.ID, Moderator: viewer.IsModerator()}
-		cacheControl = "private, no-cache"
-	}
-	p, err := h.buildPage(ctx, q, a, slug, viewer, facts.Votes, (*buf)[:0], false)
-	if err != nil {
-		return err
-	}
-	*buf = p.body
-	return servePage(c, p, cacheControl)
+	return models.ThreadQuery{Sort: sort, Limit: limit, Cursor: c.QueryParam("cursor")}, nil
 }
 
 // sharedPage returns the public page from the cache, building it on a miss.

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,6 +64,8 @@ func TestPostErrors(t *testing.T) {
 	wantError(t, s.do(t, "POST", path, u.AccessToken, map[string]any{"body": "reply", "parent_id": -1}), 400, "validation_failed")
 	wantError(t, s.do(t, "POST", "/api/v1/articles/missing/comments", u.AccessToken, map[string]string{"body": "hi"}), 404, "not_found")
 	wantError(t, s.do(t, "POST", path, u.AccessToken, `{"body": "`+strings.Repeat("y", 70<<10)+`"}`), 413, "payload_too_large")
+	chunked := io.MultiReader(strings.NewReader(`{"body": "`+strings.Repeat("y", 70<<10)), strings.NewReader(`"}`))
+	wantError(t, s.do(t, "POST", path, u.AccessToken, chunked), 413, "payload_too_large")
 
 	// Mass assignment: fields the client may not set are ignored.
 	rec := s.do(t, "POST", path, u.AccessToken, map[string]any{"body": "sneaky", "status": "approved", "score": 1000, "id": 777, "author": map[string]any{"id": 1}})

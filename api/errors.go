@@ -8,9 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/parley-comments/parley/auth"
-	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/fault"
 )
 
 // apiError is the body of every error response: {"error": {...}}.
@@ -24,102 +22,89 @@ type errorBody struct {
 	Error apiError `json:"error"`
 }
 
-// httpError is an error that already knows its status and code, for checks
-// done in the HTTP layer (bad query parameters, missing token).
-type httpError struct {
-	status int
-	apiError
-	retryAfter int // seconds, for 429 and 503
+// statusOf is the one table from error codes to HTTP statuses. A code not in
+// it is answered as a 500.
+var statusOf = map[fault.Code]int{
+	fault.Invalid:              http.StatusBadRequest,
+	fault.Unprocessable:        http.StatusUnprocessableEntity,
+	fault.Unauthorized:         http.StatusUnauthorized,
+	fault.InvalidCredentials:   http.StatusUnauthorized,
+	fault.InvalidToken:         http.StatusUnauthorized,
+	fault.Forbidden:            http.StatusForbidden,
+	fault.Banned:               http.StatusForbidden,
+	fault.Locked:               http.StatusForbidden,
+	fault.EditWindowClosed:     http.StatusForbidden,
+	fault.NotFound:             http.StatusNotFound,
+	fault.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	fault.Conflict:             http.StatusConflict,
+	fault.Duplicate:            http.StatusConflict,
+	fault.TooLarge:             http.StatusRequestEntityTooLarge,
+	fault.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	fault.RateLimited:          http.StatusTooManyRequests,
+	fault.Unavailable:          http.StatusServiceUnavailable,
+	fault.StorageFull:          http.StatusInsufficientStorage,
 }
 
-func (e *httpError) Error() string { return e.Message }
-
-func newError(status int, code, message string) *httpError {
-	return &httpError{status: status, apiError: apiError{Code: code, Message: message}}
-}
-
-func badRequest(message string, fields map[string]string) *httpError {
-	e := newError(http.StatusBadRequest, "validation_failed", message)
-	e.Fields = fields
-	return e
+// codeOfStatus gives Echo's own errors (no route, bad method, missing body
+// limit headroom) a code.
+var codeOfStatus = map[int]*fault.Error{
+	http.StatusNotFound:              fault.New(fault.NotFound, "not found"),
+	http.StatusMethodNotAllowed:      fault.New(fault.MethodNotAllowed, "method not allowed"),
+	http.StatusRequestEntityTooLarge: errTooLarge,
+	http.StatusUnauthorized:          errUnauthorized,
+	http.StatusForbidden:             errForbidden,
+	http.StatusServiceUnavailable:    {Code: fault.Unavailable, Message: "the server is busy; try again shortly", RetryAfter: time.Second},
 }
 
 var (
-	errUnauthorized = newError(http.StatusUnauthorized, "unauthorized", "sign in to do this")
-	errForbidden    = newError(http.StatusForbidden, "forbidden", "you may not do this")
+	errUnauthorized = fault.New(fault.Unauthorized, "sign in to do this")
+	errForbidden    = fault.New(fault.Forbidden, "you may not do this")
+	errTooLarge     = fault.New(fault.TooLarge, "request body is larger than 64 KiB")
+	errInternal     = fault.New(fault.Internal, "internal error")
+	errBadRequest   = fault.New(fault.Invalid, "bad request")
 )
 
-// toAPIError maps an error to its status and body. Anything unknown is a 500
-// whose details go to the log only.
-func toAPIError(err error) (int, apiError, int) {
-	var he *httpError
-	var invalid *moderation.ValidationError
-	var ee *echo.HTTPError
-	var throttled *auth.ThrottledError
-	switch {
-	case errors.As(err, &he):
-		return he.status, he.apiError, he.retryAfter
-	case errors.As(err, &invalid):
-		return http.StatusBadRequest, apiError{Code: "validation_failed", Message: invalid.Error(), Fields: invalid.Fields}, 0
-	case errors.Is(err, moderation.ErrBadParent):
-		return http.StatusUnprocessableEntity, apiError{Code: "validation_failed", Message: err.Error(), Fields: map[string]string{"parent_id": "not a visible comment of this article"}}, 0
-	case errors.Is(err, models.ErrNotFound):
-		return http.StatusNotFound, apiError{Code: "not_found", Message: "not found"}, 0
-	case errors.Is(err, models.ErrBadCursor):
-		return http.StatusBadRequest, apiError{Code: "validation_failed", Message: "invalid cursor", Fields: map[string]string{"cursor": "invalid"}}, 0
-	case errors.As(err, &throttled):
-		return http.StatusTooManyRequests, apiError{Code: "rate_limited", Message: throttled.Error()}, int((throttled.Wait + time.Second - 1) / time.Second)
-	case errors.Is(err, auth.ErrInvalidCredentials):
-		return http.StatusUnauthorized, apiError{Code: "invalid_credentials", Message: "wrong username or password"}, 0
-	case errors.Is(err, auth.ErrInvalidRefresh):
-		return http.StatusUnauthorized, apiError{Code: "invalid_token", Message: "the refresh token is invalid or expired; sign in again"}, 0
-	case errors.Is(err, auth.ErrInvalidToken):
-		return http.StatusUnauthorized, apiError{Code: "unauthorized", Message: "the access token is invalid or expired"}, 0
-	case errors.Is(err, auth.ErrTaken):
-		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}, 0
-	case errors.Is(err, moderation.ErrBanned):
-		return http.StatusForbidden, apiError{Code: "banned", Message: "your account is banned from commenting"}, 0
-	case errors.Is(err, moderation.ErrLocked):
-		return http.StatusForbidden, apiError{Code: "locked", Message: "comments on this article are closed"}, 0
-	case errors.Is(err, moderation.ErrEditWindow):
-		return http.StatusForbidden, apiError{Code: "edit_window_closed", Message: err.Error()}, 0
-	case errors.Is(err, moderation.ErrForbidden):
-		return http.StatusForbidden, apiError{Code: "forbidden", Message: err.Error()}, 0
-	case errors.Is(err, moderation.ErrGuestsDisabled):
-		return http.StatusUnauthorized, apiError{Code: "unauthorized", Message: err.Error()}, 0
-	case errors.Is(err, moderation.ErrDuplicate):
-		return http.StatusConflict, apiError{Code: "duplicate", Message: err.Error()}, 0
-	case errors.Is(err, moderation.ErrConflict):
-		return http.StatusConflict, apiError{Code: "conflict", Message: err.Error()}, 0
-	case errors.Is(err, models.ErrBusy):
-		return http.StatusServiceUnavailable, apiError{Code: "unavailable", Message: "the server is busy; try again shortly"}, 1
-	case errors.Is(err, models.ErrFull):
-		return http.StatusInsufficientStorage, apiError{Code: "storage_full", Message: "the server cannot store more data right now"}, 30
-	case errors.As(err, &ee):
-		return echoError(ee)
-	}
-	return http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}, 0
+// badRequest is a 400 for a check made in the HTTP layer.
+func badRequest(message string, fields map[string]string) *fault.Error {
+	return fault.InvalidFields(message, fields)
 }
 
-func echoError(ee *echo.HTTPError) (int, apiError, int) {
-	switch ee.Code {
-	case http.StatusNotFound:
-		return ee.Code, apiError{Code: "not_found", Message: "not found"}, 0
-	case http.StatusMethodNotAllowed:
-		return ee.Code, apiError{Code: "method_not_allowed", Message: "method not allowed"}, 0
-	case http.StatusRequestEntityTooLarge:
-		return ee.Code, apiError{Code: "payload_too_large", Message: "request body is larger than 64 KiB"}, 0
-	case http.StatusUnauthorized:
-		return ee.Code, apiError{Code: "unauthorized", Message: "sign in to do this"}, 0
-	case http.StatusForbidden:
-		return ee.Code, apiError{Code: "forbidden", Message: "you may not do this"}, 0
-	case http.StatusServiceUnavailable:
-		return ee.Code, apiError{Code: "unavailable", Message: "the server is busy; try again shortly"}, 1
+// toAPIError maps an error to its status, body and Retry-After seconds.
+// Anything without a code is a 500 whose details go to the log only.
+func toAPIError(err error) (int, apiError, int) {
+	fe := asFault(err)
+	status, ok := statusOf[fe.Code]
+	if !ok {
+		fe, status = errInternal, http.StatusInternalServerError
 	}
-	if ee.Code >= 400 && ee.Code < 500 {
-		return http.StatusBadRequest, apiError{Code: "validation_failed", Message: "bad request"}, 0
+	code := fe.Code
+	if code == fault.Unprocessable {
+		code = fault.Invalid // the contract: validation_failed is a 400 or a 422
 	}
-	return http.StatusInternalServerError, apiError{Code: "internal", Message: "internal error"}, 0
+	return status, apiError{Code: string(code), Message: fe.Message, Fields: fe.Fields}, int((fe.RetryAfter + time.Second - 1) / time.Second)
+}
+
+// asFault finds the coded error in err's chain; Echo's errors get the code
+// of their status.
+func asFault(err error) *fault.Error {
+	var fe *fault.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errTooLarge
+	}
+	var ee *echo.HTTPError
+	if errors.As(err, &ee) {
+		if fe, ok := codeOfStatus[ee.Code]; ok {
+			return fe
+		}
+		if ee.Code >= 400 && ee.Code < 500 {
+			return errBadRequest
+		}
+	}
+	return errInternal
 }
 
 // handleError is Echo's error handler: the one place that writes errors.

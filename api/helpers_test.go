@@ -93,6 +93,8 @@ func (s *testServer) doFrom(t *testing.T, ip, method, path, token string, body a
 		r = strings.NewReader(b)
 	case []byte:
 		r = bytes.NewReader(b)
+	case io.Reader: // of unknown length: sent chunked
+		r = b
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {

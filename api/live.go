@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -79,9 +80,9 @@ func newLiveHub(cfg Config) *liveHub {
 }
 
 var (
-	errLiveFull   = &httpError{status: http.StatusServiceUnavailable, apiError: apiError{Code: "unavailable", Message: "too many live streams on this server; try again later"}, retryAfter: 30}
-	errLiveClient = &httpError{status: http.StatusTooManyRequests, apiError: apiError{Code: "rate_limited", Message: "too many live streams from this client"}, retryAfter: 30}
-	errLiveOff    = &httpError{status: http.StatusServiceUnavailable, apiError: apiError{Code: "unavailable", Message: "live updates are shutting down"}, retryAfter: 5}
+	errLiveFull   = &fault.Error{Code: fault.Unavailable, Message: "too many live streams on this server; try again later", RetryAfter: 30 * time.Second}
+	errLiveClient = &fault.Error{Code: fault.RateLimited, Message: "too many live streams from this client", RetryAfter: 30 * time.Second}
+	errLiveOff    = &fault.Error{Code: fault.Unavailable, Message: "live updates are shutting down", RetryAfter: 5 * time.Second}
 )
 
 func (h *liveHub) open(article uint, client string) (*stream, error) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -123,7 +124,7 @@ const cspNothing = "default-src 'none'; frame-ancestors 'none'"
 // uses, so a script that got in could not ask for them either.
 const permissionsPolicy = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
 
-// securityHeaders are set on every response (HARDENING.md).
+// securityHeaders are set on every response.
 func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		hd := c.Response().Header()
@@ -166,12 +167,12 @@ func (h *handler) guardWrites(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if r.ContentLength != 0 && !isJSON(r.Header.Get(echo.HeaderContentType)) {
-			return newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the request body as Content-Type: application/json")
+			return fault.New(fault.UnsupportedMediaType, "send the request body as Content-Type: application/json")
 		}
 		origin := r.Header.Get(echo.HeaderOrigin)
 		crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
 		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !h.originAllowed(origin) {
-			return newError(http.StatusForbidden, "forbidden", "requests from pages on other sites are refused unless the site is allowed")
+			return fault.New(fault.Forbidden, "requests from pages on other sites are refused unless the site is allowed")
 		}
 		return next(c)
 	}

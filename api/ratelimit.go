@@ -2,16 +2,16 @@ package api
 
 import (
 	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/moderation"
 )
 
-// Starting limits from HARDENING.md. Posting limits come from the rules.
+// Starting limits for sign-in and actions, per client. Posting limits come from the rules.
 const (
 	authPerMinute   = 5 // login and register, per IP
 	authBurst       = 5
@@ -45,9 +45,8 @@ func newRateLimits(cfg Config, mod *moderation.Service) *rateLimits {
 // tooMany is the 429 answer, with the wait in whole seconds for Retry-After.
 func tooMany(wait time.Duration) error {
 	secs := max(int((wait+time.Second-1)/time.Second), 1)
-	e := newError(http.StatusTooManyRequests, "rate_limited", fmt.Sprintf("too many requests; try again in %d s", secs))
-	e.retryAfter = secs
-	return e
+	return &fault.Error{Code: fault.RateLimited, Message: fmt.Sprintf("too many requests; try again in %d s", secs),
+		RetryAfter: time.Duration(secs) * time.Second}
 }
 
 // byIP limits a route per client IP (login and register).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -14,17 +15,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/parley-comments/parley/models"
 )
 
 // decodeJSON reads a JSON request body into v. Unknown fields are ignored
-// (API.md); malformed JSON and wrong types are a 400 that says where.
+// (the API contract); malformed JSON and wrong types are a 400 that says where.
 func decodeJSON(c echo.Context, v any) error {
 	// The Content-Type is not checked: a JSON body is expected on every
 	// route that takes one, and anything else fails to parse with a 400.
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		if strings.Contains(err.Error(), "request body too large") {
-			return newError(413, "payload_too_large", "request body is larger than 64 KiB")
+		if tooLarge(err) {
+			return errTooLarge
 		}
 		return badRequest("could not read the request body", nil)
 	}
@@ -51,8 +54,8 @@ func decodeJSON(c echo.Context, v any) error {
 			return badRequest(fmt.Sprintf("%s must be %s", field, jsonKind(typ.Type.Kind().String())), map[string]string{field: "wrong type"})
 		case errors.As(err, &syntax):
 			return badRequest(fmt.Sprintf("malformed JSON at byte %d", syntax.Offset), nil)
-		case strings.Contains(err.Error(), "request body too large"):
-			return newError(413, "payload_too_large", "request body is larger than 64 KiB")
+		case tooLarge(err):
+			return errTooLarge
 		}
 		return badRequest("malformed JSON: "+err.Error(), nil)
 	}
@@ -60,6 +63,15 @@ func decodeJSON(c echo.Context, v any) error {
 		return badRequest("request body must hold one JSON object", nil)
 	}
 	return nil
+}
+
+// tooLarge reports whether reading the body failed on its size limit: Echo's
+// BodyLimit answers a chunked body that grows past it with its 413 error,
+// net/http's MaxBytesReader with *http.MaxBytesError.
+func tooLarge(err error) bool {
+	var ee *echo.HTTPError
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe) || errors.As(err, &ee) && ee.Code == http.StatusRequestEntityTooLarge
 }
 
 func jsonKind(k string) string {
@@ -85,7 +97,7 @@ func pathID(c echo.Context, name string) (uint, error) {
 	raw := c.Param(name)
 	n, err := strconv.ParseUint(raw, 10, 32)
 	if err != nil || n == 0 || strconv.FormatUint(n, 10) != raw || strings.Contains(c.Request().URL.EscapedPath(), "%") {
-		return 0, newError(404, "not_found", "not found")
+		return 0, models.ErrNotFound
 	}
 	return uint(n), nil
 }

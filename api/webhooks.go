@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/notify"
 )
@@ -180,7 +181,7 @@ func (h *handler) replayDelivery(c echo.Context) error {
 	}
 	did, err := strconv.ParseUint(c.Param("delivery"), 10, 63)
 	if err != nil || did == 0 {
-		return newError(http.StatusNotFound, "not_found", "not found")
+		return fault.New(fault.NotFound, "not found")
 	}
 	d, err := notify.Replay(c.Request().Context(), h.store, id, did, h.cfg.Now())
 	if err != nil {

@@ -12,16 +12,16 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // Account errors; the API maps each to a status.
 var (
-	ErrInvalidCredentials = errors.New("invalid username or password")
-	ErrTaken              = errors.New("username or email is already taken")
-	ErrInvalidRefresh     = errors.New("refresh token is invalid or expired")
+	ErrInvalidCredentials = fault.New(fault.InvalidCredentials, "wrong username or password")
+	ErrTaken              = fault.New(fault.Conflict, "username or email is already taken")
+	ErrInvalidRefresh     = fault.New(fault.InvalidToken, "the refresh token is invalid or expired; sign in again")
 )
 
 // ReusedError is what Refresh returns when a spent refresh token comes back
@@ -37,8 +37,9 @@ func (e *ReusedError) Error() string {
 	return fmt.Sprintf("spent refresh token of user %d presented again; login revoked", e.UserID)
 }
 
-// Is makes a ReusedError match ErrInvalidRefresh.
-func (e *ReusedError) Is(target error) bool { return target == ErrInvalidRefresh }
+// Unwrap makes a ReusedError an ErrInvalidRefresh, for errors.Is and for the
+// code and message the client gets (not this one's, which is for the log).
+func (e *ReusedError) Unwrap() error { return ErrInvalidRefresh }
 
 // RefreshTTL is how long a login lasts without being refreshed.
 const RefreshTTL = 30 * 24 * time.Hour
@@ -139,7 +140,7 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 		fields["display_name"] = "at most 64 characters"
 	}
 	if len(fields) > 0 {
-		return nil, &moderation.ValidationError{Message: "invalid registration", Fields: fields}
+		return nil, fault.InvalidFields("invalid registration", fields)
 	}
 	if display == "" {
 		display = r.Username
@@ -255,10 +256,10 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 // loses it, and the client signs in again with the new password.
 func (a *Accounts) ChangePassword(ctx context.Context, user *models.User, current, next string) error {
 	if !validPassword(next) {
-		return &moderation.ValidationError{Message: "the new password must be " + passwordRule, Fields: map[string]string{"new_password": passwordRule}}
+		return fault.InvalidFields("the new password must be "+passwordRule, map[string]string{"new_password": passwordRule})
 	}
 	if commonPassword(next) || strings.EqualFold(next, user.Username) {
-		return &moderation.ValidationError{Message: "the new password is " + commonRule, Fields: map[string]string{"new_password": commonRule}}
+		return &fault.Error{Code: fault.Invalid, Message: "the new password is " + commonRule, Fields: map[string]string{"new_password": commonRule}}
 	}
 	// The hash is read again rather than taken from user: it may have
 	// changed since the request was authenticated.

@@ -8,13 +8,13 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // ErrNoSuchUser is returned by the operator's account commands for an
 // unknown username.
-var ErrNoSuchUser = errors.New("no such user")
+var ErrNoSuchUser = fault.New(fault.NotFound, "no such user")
 
 // newPassword returns a random password of 24 hex characters (96 bits),
 // handed to the operator once and stored only as a hash.
@@ -68,7 +68,7 @@ var Roles = []string{models.RoleUser, models.RoleModerator, models.RoleAdmin}
 // readers from posing as staff) are allowed; the username's form is not.
 func (a *Accounts) CreateAccount(ctx context.Context, username, role string) (*models.User, string, error) {
 	if !validUsername(username) {
-		return nil, "", &moderation.ValidationError{Message: "username: 3 to 32 letters, digits, '_', '-' or '.'",
+		return nil, "", &fault.Error{Code: fault.Invalid, Message: "username: 3 to 32 letters, digits, '_', '-' or '.'",
 			Fields: map[string]string{"username": "3 to 32 letters, digits, '_', '-' or '.'"}}
 	}
 	known := false
@@ -76,7 +76,7 @@ func (a *Accounts) CreateAccount(ctx context.Context, username, role string) (*m
 		known = known || r == role
 	}
 	if !known {
-		return nil, "", &moderation.ValidationError{Message: "role must be one of " + strings.Join(Roles, ", "),
+		return nil, "", &fault.Error{Code: fault.Invalid, Message: "role must be one of " + strings.Join(Roles, ", "),
 			Fields: map[string]string{"role": "one of " + strings.Join(Roles, ", ")}}
 	}
 	password, err := newPassword()

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // TestAccounts_ResetPassword: the new password works, the old one does not,
@@ -66,7 +66,7 @@ func TestAccounts_CreateAccount(t *testing.T) {
 	if _, _, err := a.CreateAccount(ctx, "Staff-User", models.RoleUser); !errors.Is(err, ErrTaken) {
 		t.Fatalf("taken name (other case): err = %v, want ErrTaken", err)
 	}
-	var invalid *moderation.ValidationError
+	var invalid *fault.Error
 	for name, in := range map[string][2]string{
 		"bad role":     {"someone", "owner"},
 		"bad username": {"no spaces", models.RoleUser},

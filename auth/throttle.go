@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -37,6 +38,11 @@ func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many failed logins; try again in %v", e.Wait.Round(time.Second))
 }
 
+// Unwrap gives the client a 429 with this message and the wait.
+func (e *ThrottledError) Unwrap() error {
+	return &fault.Error{Code: fault.RateLimited, Message: e.Error(), RetryAfter: e.Wait}
+}
+
 // GuessingError is a wrong password that started or lengthened a delay: a
 // sign of guessing, which the API logs. It matches ErrInvalidCredentials,
 // and the client sees exactly that.
@@ -50,8 +56,9 @@ func (e *GuessingError) Error() string {
 	return fmt.Sprintf("failed login %d in a row; password login held for %v", e.Failures, e.Delay)
 }
 
-// Is makes a GuessingError match ErrInvalidCredentials.
-func (e *GuessingError) Is(target error) bool { return target == ErrInvalidCredentials }
+// Unwrap makes a GuessingError an ErrInvalidCredentials, for errors.Is and
+// for what the client sees.
+func (e *GuessingError) Unwrap() error { return ErrInvalidCredentials }
 
 // loginDelay is how long password login is held after the nth failure in a row.
 func loginDelay(failures int) time.Duration {

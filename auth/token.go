@@ -11,12 +11,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/parley-comments/parley/fault"
+	"github.com/parley-comments/parley/models"
 )
 
 // MaxTokenLength is the longest access token Parse looks at; longer tokens are refused before parsing.
 const MaxTokenLength = 4096
 
-// minSecretLen is the HS256 key size HARDENING.md asks for: as long as the hash output.
+// minSecretLen is the HS256 key size SECURITY.md asks for: as long as the hash output.
 const minSecretLen = 32
 
 // leeway absorbs clock skew between instances without keeping dead tokens alive for long.
@@ -24,14 +26,13 @@ const leeway = 30 * time.Second
 
 var (
 	// ErrInvalidToken is wrapped by every error Parse returns.
-	ErrInvalidToken = errors.New("auth: invalid token")
+	ErrInvalidToken = fault.New(fault.Unauthorized, "the access token is invalid or expired")
 	// ErrWeakSecret is returned by NewTokens for a signing secret shorter than 32 bytes.
 	ErrWeakSecret = errors.New("auth: signing secret shorter than 32 bytes")
 )
 
-// roles are the values a token's role claim may take; they mirror the role
-// constants in models, which this package does not import to stay standalone.
-var roles = map[string]bool{"user": true, "moderator": true, "admin": true}
+// roles are the values a token's role claim may take.
+var roles = map[string]bool{models.RoleUser: true, models.RoleModerator: true, models.RoleAdmin: true}
 
 // Claims are the access token's claims.
 type Claims struct {

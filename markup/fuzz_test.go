@@ -13,7 +13,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// allowedElements is the HARDENING.md allowlist, restated here so that the
+// allowedElements is the SECURITY.md allowlist, restated here so that the
 // checker does not trust the policy it is checking.
 var allowedElements = map[string]bool{
 	"p": true, "br": true, "strong": true, "em": true, "del": true, "code": true, "pre": true,

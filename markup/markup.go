@@ -55,7 +55,7 @@ func newMarkdown() goldmark.Markdown {
 	)
 }
 
-// newPolicy builds the allowlist from HARDENING.md. It runs last, so it is
+// newPolicy builds the allowlist from SECURITY.md. It runs last, so it is
 // the one place that decides what reaches a page, whatever goldmark emits.
 func newPolicy() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()

@@ -38,15 +38,31 @@ func Applied(db *gorm.DB) ([]string, error) {
 }
 
 func apply(db *gorm.DB, steps []Step) error {
-	if db.Dialector.Name() == "postgres" {
-		// A session lock on a dedicated connection: Up may run in several
-		// instances at once and only one may migrate.
-		conn := db.Session(&gorm.Session{})
+	if db.Dialector.Name() != "postgres" {
+		return migrate(db, steps)
+	}
+	// Up may run in several instances at once and only one may migrate. The
+	// advisory lock belongs to a session, so the lock, the steps and the
+	// unlock all run on one reserved connection: an unlock sent down another
+	// pooled connection would leave the lock held.
+	return db.Connection(func(reserved *gorm.DB) (err error) {
+		// A new session, so that one statement's state (its model, its
+		// table) does not carry over into the next.
+		conn := reserved.Session(&gorm.Session{})
 		if err := conn.Exec("SELECT pg_advisory_lock(?)", pgLockKey).Error; err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
-		defer conn.Exec("SELECT pg_advisory_unlock(?)", pgLockKey)
-	}
+		defer func() {
+			if uerr := conn.Exec("SELECT pg_advisory_unlock(?)", pgLockKey).Error; uerr != nil && err == nil {
+				err = fmt.Errorf("unlock migrations: %w", uerr)
+			}
+		}()
+		return migrate(conn, steps)
+	})
+}
+
+// migrate applies the steps not yet recorded, each in its own transaction.
+func migrate(db *gorm.DB, steps []Step) error {
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}

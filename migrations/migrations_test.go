@@ -1,8 +1,14 @@
 package migrations_test
 
 import (
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
+	"database/sql"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/parley-comments/parley/migrations"
@@ -76,5 +82,60 @@ func TestForeignKeysCascade(t *testing.T) {
 	db.Table("comments").Count(&n)
 	if n != 0 {
 		t.Fatalf("%d comments survived their article", n)
+	}
+}
+
+// TestUpReleasesItsLock runs Up from several goroutines on a pool of many
+// connections and checks that afterwards another session can take the
+// migration lock: the lock and the unlock must run on one connection, or the
+// lock stays held by an idle pooled connection and the next start hangs.
+func TestUpReleasesItsLock(t *testing.T) {
+	if dbtest.Backend() != "postgres" {
+		t.Skip("the advisory lock is PostgreSQL's")
+	}
+	s := dbtest.OpenEmpty(t)
+	sqlDB, err := s.Write.DB()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB.SetMaxOpenConns(8)
+	sqlDB.SetMaxIdleConns(8)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- migrations.Up(s.Write)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("Up: %v", err)
+		}
+	}
+	other, err := sql.Open("pgx", dbtest.PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	// Other test processes may migrate meanwhile and hold the lock for a
+	// moment; a leaked lock stays held.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var got bool
+		if err := other.QueryRow("SELECT pg_try_advisory_lock($1)", migrations.LockKey).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the migration lock is still held after Up returned")
+		}
+	}
+	if _, err := other.Exec("SELECT pg_advisory_unlock($1)", migrations.LockKey); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -52,7 +52,7 @@ func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
 	wcfg := *cfg
-	wcfg.PrepareStmt = false // writerPool keeps the statements (see writer.go)
+	wcfg.PrepareStmt = false // writerPool keeps the statements (see sqlite.go)
 	w, err := gorm.Open(sqlite.Dialector{Conn: newWriterPool(wdb)}, &wcfg)
 	if err != nil {
 		wdb.Close()

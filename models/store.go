@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/parley-comments/parley/fault"
 
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -209,10 +210,10 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 }
 
 // ErrBusy means the database could not take the request now; try again soon.
-var ErrBusy = errors.New("database busy")
+var ErrBusy = &fault.Error{Code: fault.Unavailable, Message: "the server is busy; try again shortly", RetryAfter: time.Second}
 
 // ErrFull means the database's disk is full.
-var ErrFull = errors.New("database disk full")
+var ErrFull = &fault.Error{Code: fault.StorageFull, Message: "the server cannot store more data right now", RetryAfter: 30 * time.Second}
 
 // mapDBError turns driver-level conditions that callers act on into our
 // sentinels, and gorm.ErrRecordNotFound into ErrNotFound.
@@ -248,7 +249,7 @@ func isRetryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	msg := err.Error()
 	// PostgreSQL serialization failure and deadlock: safe to run again.
-	return strings.Contains(msg, "SQLSTATE 40001") || strings.Contains(msg, "SQLSTATE 40P01")
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40001" || pe.Code == "40P01")
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-comments/parley/fault"
 	"gorm.io/gorm"
 )
 
@@ -22,7 +23,7 @@ const (
 )
 
 // ErrBadCursor is returned for a cursor that this server did not issue.
-var ErrBadCursor = errors.New("invalid cursor")
+var ErrBadCursor = &fault.Error{Code: fault.Invalid, Message: "invalid cursor", Fields: map[string]string{"cursor": "invalid"}}
 
 // Viewer says whose thread is being read: the public (zero value), a user
 // (their own pending comments show too) or a moderator (all pending show).

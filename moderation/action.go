@@ -2,7 +2,6 @@ package moderation
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -52,34 +52,9 @@ func (e *TransitionError) Error() string {
 	return fmt.Sprintf("cannot %s comment %d: it is %s", e.Action, e.CommentID, e.Status)
 }
 
-// Is makes errors.Is(err, ErrConflict) true, which the API maps to 409.
-func (e *TransitionError) Is(target error) bool { return target == ErrConflict }
-
-// refusal is a refusal with a message for the client; errors.Is matches its
-// kind (ErrConflict, ErrForbidden), which picks the status.
-type refusal struct {
-	kind error
-	msg  string
-}
-
-func (r *refusal) Error() string { return r.msg }
-func (r *refusal) Unwrap() error { return r.kind }
-
-func refusalf(kind error, format string, args ...any) error {
-	return &refusal{kind: kind, msg: fmt.Sprintf(format, args...)}
-}
-
-// withContext adds context to an error on its way up, except to refusals,
-// whose message is already what the client should read.
-func withContext(err error, format string, args ...any) error {
-	var r *refusal
-	var t *TransitionError
-	var v *ValidationError
-	if errors.As(err, &r) || errors.As(err, &t) || errors.As(err, &v) {
-		return err
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
+// Unwrap makes it a conflict (409) whose message is its own, under
+// errors.Is(err, ErrConflict) and errors.As(err, **fault.Error).
+func (e *TransitionError) Unwrap() error { return fault.Refine(ErrConflict, e.Error()) }
 
 // transition returns the status an action moves a comment to, or false when
 // the action does not apply to a comment in status (openFlags says whether it
@@ -112,8 +87,8 @@ func validAction(action string, bulk bool) bool {
 func cleanReason(reason string) (string, error) {
 	reason = markup.CleanName(reason)
 	if utf8.RuneCountInString(reason) > maxReason {
-		return "", &ValidationError{Message: fmt.Sprintf("reason is longer than %d characters", maxReason),
-			Fields: map[string]string{"reason": fmt.Sprintf("at most %d characters", maxReason)}}
+		return "", invalid(fmt.Sprintf("reason is longer than %d characters", maxReason),
+			map[string]string{"reason": fmt.Sprintf("at most %d characters", maxReason)})
 	}
 	return reason, nil
 }
@@ -127,7 +102,7 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 		return nil, ErrForbidden
 	}
 	if !validAction(action, false) {
-		return nil, &ValidationError{Message: "unknown action " + action, Fields: map[string]string{"action": "approve, reject, spam or restore"}}
+		return nil, invalid("unknown action "+action, map[string]string{"action": "approve, reject, spam or restore"})
 	}
 	reason, err := cleanReason(reason)
 	if err != nil {
@@ -156,7 +131,7 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 		return record(tx, now, actionKinds[action], &c, public)
 	})
 	if err != nil {
-		return nil, withContext(err, "%s comment %d", action, id)
+		return nil, fmt.Errorf("%s comment %d: %w", action, id, err)
 	}
 	return &c, nil
 }
@@ -218,7 +193,7 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 		fields["ids"] = fmt.Sprintf("at most %d ids", MaxBulk)
 	}
 	if len(fields) > 0 {
-		return 0, &ValidationError{Message: "invalid bulk action: " + describeFields(fields), Fields: fields}
+		return 0, invalid("invalid bulk action: "+fault.DescribeFields(fields), fields)
 	}
 	reason, err := cleanReason(reason)
 	if err != nil {
@@ -265,7 +240,7 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 		return recordChanged(tx, now, actionKinds[action], rows, public)
 	})
 	if err != nil {
-		return 0, withContext(err, "bulk %s", action)
+		return 0, fmt.Errorf("bulk %s: %w", action, err)
 	}
 	return len(ids), nil
 }

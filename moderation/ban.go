@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -46,7 +47,7 @@ func (s *Service) Ban(ctx context.Context, userID uint, by *models.User, req Ban
 		fields["duration_hours"] = fmt.Sprintf("1 to %d hours; leave it out for a permanent ban", maxBanHours)
 	}
 	if len(fields) > 0 {
-		return nil, &ValidationError{Message: "invalid ban: " + describeFields(fields), Fields: fields}
+		return nil, invalid("invalid ban: "+fault.DescribeFields(fields), fields)
 	}
 	now := s.Now()
 	kind, action := models.BanNormal, "ban"
@@ -91,7 +92,7 @@ func (s *Service) Ban(ctx context.Context, userID uint, by *models.User, req Ban
 		return reloadUser(tx, &u)
 	})
 	if err != nil {
-		return nil, withContext(err, "ban user %d", userID)
+		return nil, fmt.Errorf("ban user %d: %w", userID, err)
 	}
 	return &u, nil
 }
@@ -120,7 +121,7 @@ func (s *Service) Unban(ctx context.Context, userID uint, by *models.User) error
 		return audit(tx, now, by.ID, "unban", "user", u.ID, "")
 	})
 	if err != nil {
-		return withContext(err, "unban user %d", userID)
+		return fmt.Errorf("unban user %d: %w", userID, err)
 	}
 	return nil
 }
@@ -200,7 +201,7 @@ func (s *Service) SetRole(ctx context.Context, userID uint, by *models.User, rol
 	switch role {
 	case models.RoleUser, models.RoleModerator, models.RoleAdmin:
 	default:
-		return nil, &ValidationError{Message: "role must be user, moderator or admin", Fields: map[string]string{"role": "user, moderator or admin"}}
+		return nil, invalid("role must be user, moderator or admin", map[string]string{"role": "user, moderator or admin"})
 	}
 	now := s.Now()
 	var u models.User
@@ -226,7 +227,7 @@ func (s *Service) SetRole(ctx context.Context, userID uint, by *models.User, rol
 		return reloadUser(tx, &u)
 	})
 	if err != nil {
-		return nil, withContext(err, "set role of user %d", userID)
+		return nil, fmt.Errorf("set role of user %d: %w", userID, err)
 	}
 	return &u, nil
 }

@@ -29,7 +29,7 @@ func recount(tx *gorm.DB, articleIDs ...uint) error {
 	ids := slices.Clone(articleIDs)
 	slices.Sort(ids)
 	for _, id := range slices.Compact(ids) {
-		if err := touchArticle(tx, id, 0); err != nil {
+		if err := models.TouchArticle(tx, id, 0); err != nil {
 			return fmt.Errorf("recount article %d: %w", id, err)
 		}
 		n, err := publicCount(tx, id)

@@ -1,9 +1,9 @@
 package moderation
 
 import (
-	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/parley-comments/parley/models"
 )
 
 // Hold reasons, recorded with a held comment and shown in the moderation queue.
@@ -16,22 +16,6 @@ const (
 	HoldDuplicate     = "duplicate"      // another author posted the same body recently: cross-account spam
 	HoldFlagged       = "flagged"        // set by the service when flags hide an approved comment
 	HoldShadowBan     = "shadow_ban"     // the author is shadow-banned
-)
-
-// Comment statuses, stored as they are.
-const (
-	StatusPending  = "pending"
-	StatusApproved = "approved"
-	StatusRejected = "rejected"
-	StatusSpam     = "spam"
-	StatusDeleted  = "deleted"
-)
-
-// User roles, stored as they are.
-const (
-	RoleUser      = "user"
-	RoleModerator = "moderator"
-	RoleAdmin     = "admin"
 )
 
 // Article moderation modes.
@@ -102,7 +86,7 @@ func Decide(r Rules, in Input) Verdict {
 	if isStaff(a) {
 		// A shadow ban never applies to staff: hiding a moderator's words from everyone
 		// but the moderator would only confuse the team.
-		return Verdict{Status: StatusApproved, Holds: []string{}}
+		return Verdict{Status: models.StatusApproved, Holds: []string{}}
 	}
 
 	trusted := Trusted(r, a)
@@ -163,25 +147,11 @@ func CanEdit(r Rules, editor Author, own bool, age time.Duration) error {
 // ShouldHide reports whether flags from distinctFlaggers users hide a comment with the
 // given status until a moderator reviews it; only approved comments are hidden.
 func ShouldHide(r Rules, status string, distinctFlaggers int) bool {
-	return status == StatusApproved && distinctFlaggers >= r.FlagThreshold
-}
-
-// CheckBody returns a *ValidationError when body is blank or longer than r.MaxBodyChars characters.
-func CheckBody(r Rules, body string) error {
-	if isBlank(body) {
-		return &ValidationError{Message: "body must not be empty", Fields: map[string]string{"body": "required"}}
-	}
-	if utf8.RuneCountInString(body) > r.MaxBodyChars {
-		return &ValidationError{
-			Message: "body is too long",
-			Fields:  map[string]string{"body": "at most " + strconv.Itoa(r.MaxBodyChars) + " characters"},
-		}
-	}
-	return nil
+	return status == models.StatusApproved && distinctFlaggers >= r.FlagThreshold
 }
 
 func isStaff(a Author) bool {
-	return !a.Guest && (a.Role == RoleModerator || a.Role == RoleAdmin)
+	return !a.Guest && (a.Role == models.RoleModerator || a.Role == models.RoleAdmin)
 }
 
 func hasBlockedWord(r Rules, in Input) bool {
@@ -195,16 +165,11 @@ func hasBlockedWord(r Rules, in Input) bool {
 
 func statusFor(holds []string) string {
 	if len(holds) > 0 {
-		return StatusPending
+		return models.StatusPending
 	}
-	return StatusApproved
+	return models.StatusApproved
 }
 
 func refuse(err error) Verdict {
 	return Verdict{Holds: []string{}, Err: err}
-}
-
-// isBlank reports whether body has nothing but whitespace and invisible characters.
-func isBlank(body string) bool {
-	return NormalizeForMatch(body) == ""
 }

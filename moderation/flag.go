@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -44,16 +45,9 @@ func validFlagReason(r string) bool {
 // comment's distinct open flaggers reach Rules.FlagThreshold, an approved
 // comment is hidden: pending with the hold "flagged" until a moderator acts.
 func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User, reason, note string) (*models.Flag, error) {
-	note = markup.CleanName(note)
-	fields := map[string]string{}
-	if !validFlagReason(reason) {
-		fields["reason"] = "spam, abuse, off_topic or other"
-	}
-	if utf8.RuneCountInString(note) > maxFlagNote {
-		fields["note"] = fmt.Sprintf("at most %d characters", maxFlagNote)
-	}
-	if len(fields) > 0 {
-		return nil, &ValidationError{Message: "invalid flag: " + describeFields(fields), Fields: fields}
+	note, err := cleanFlag(reason, note)
+	if err != nil {
+		return nil, err
 	}
 	now := s.Now()
 	if flagger.ActiveBan(now) == models.BanNormal {
@@ -65,26 +59,9 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 	}
 	f := &models.Flag{CommentID: commentID, UserID: flagger.ID, Reason: reason, Note: note, CreatedAt: now}
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
-		// The row lock makes concurrent flags of one comment (PostgreSQL) count
-		// one after the other, so the comment is hidden exactly once.
-		var c models.Comment
-		if err := tx.Clauses(rowLock).Take(&c, commentID).Error; err != nil {
+		c, err := flaggable(tx, commentID, flagger)
+		if err != nil {
 			return err
-		}
-		switch {
-		case !CanSee(&c, flagger) || c.Status == models.StatusDeleted:
-			return gorm.ErrRecordNotFound
-		case c.AuthorID != nil && *c.AuthorID == flagger.ID:
-			return refusalf(ErrForbidden, "you cannot flag your own comment")
-		case c.Status != models.StatusApproved && c.Status != models.StatusPending:
-			return refusalf(ErrConflict, "the comment is already %s", c.Status)
-		}
-		var n int64
-		if err := tx.Model(&models.Flag{}).Where("comment_id = ? AND user_id = ?", commentID, flagger.ID).Count(&n).Error; err != nil {
-			return err
-		}
-		if n > 0 {
-			return refusalf(ErrConflict, "you already flagged this comment")
 		}
 		if err := tx.Create(f).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -92,28 +69,76 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 			}
 			return err
 		}
-		hide := false
-		if c.Status == models.StatusApproved {
-			flaggers, err := countFlaggers(tx, c.ID, now)
-			if err != nil {
-				return err
-			}
-			hide = ShouldHide(rules, c.Status, flaggers)
+		hidden, err := hideIfFlagged(tx, c, rules, now)
+		if err != nil {
+			return err
 		}
-		if hide {
-			if err := setStatus(tx, &c, models.StatusPending, []string{HoldFlagged}, now); err != nil {
-				return err
-			}
-			if err := recount(tx, c.ArticleID); err != nil { // its replies are hidden with it
-				return err
-			}
-		}
-		return record(tx, now, events.CommentFlagged, &c, hide)
+		return record(tx, now, events.CommentFlagged, c, hidden)
 	})
 	if err != nil {
-		return nil, withContext(err, "flag comment %d", commentID)
+		return nil, fmt.Errorf("flag comment %d: %w", commentID, err)
 	}
 	return f, nil
+}
+
+// cleanFlag checks the reason and tidies the note.
+func cleanFlag(reason, note string) (string, error) {
+	note = markup.CleanName(note)
+	fields := map[string]string{}
+	if !validFlagReason(reason) {
+		fields["reason"] = "spam, abuse, off_topic or other"
+	}
+	if utf8.RuneCountInString(note) > maxFlagNote {
+		fields["note"] = fmt.Sprintf("at most %d characters", maxFlagNote)
+	}
+	if len(fields) > 0 {
+		return "", invalid("invalid flag: "+fault.DescribeFields(fields), fields)
+	}
+	return note, nil
+}
+
+// flaggable locks and returns the comment if flagger may flag it: one they
+// can see, not their own, not already decided on, not flagged by them before.
+// The row lock makes concurrent flags of one comment (PostgreSQL) count one
+// after the other, so the comment is hidden exactly once.
+func flaggable(tx *gorm.DB, commentID uint, flagger *models.User) (*models.Comment, error) {
+	var c models.Comment
+	if err := tx.Clauses(rowLock).Take(&c, commentID).Error; err != nil {
+		return nil, err
+	}
+	switch {
+	case !CanSee(&c, flagger) || c.Status == models.StatusDeleted:
+		return nil, models.ErrNotFound
+	case c.AuthorID != nil && *c.AuthorID == flagger.ID:
+		return nil, refusalf(ErrForbidden, "you cannot flag your own comment")
+	case c.Status != models.StatusApproved && c.Status != models.StatusPending:
+		return nil, refusalf(ErrConflict, "the comment is already %s", c.Status)
+	}
+	var n int64
+	if err := tx.Model(&models.Flag{}).Where("comment_id = ? AND user_id = ?", commentID, flagger.ID).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, refusalf(ErrConflict, "you already flagged this comment")
+	}
+	return &c, nil
+}
+
+// hideIfFlagged hides an approved comment once its distinct open flaggers
+// reach the rules' threshold: pending with the hold "flagged", its replies
+// hidden with it. It reports whether it hid the comment.
+func hideIfFlagged(tx *gorm.DB, c *models.Comment, rules Rules, now time.Time) (bool, error) {
+	if c.Status != models.StatusApproved {
+		return false, nil
+	}
+	flaggers, err := countFlaggers(tx, c.ID, now)
+	if err != nil || !ShouldHide(rules, c.Status, flaggers) {
+		return false, err
+	}
+	if err := setStatus(tx, c, models.StatusPending, []string{HoldFlagged}, now); err != nil {
+		return false, err
+	}
+	return true, recount(tx, c.ArticleID)
 }
 
 // countFlaggers counts the distinct users with an open flag on a comment,

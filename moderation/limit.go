@@ -89,16 +89,6 @@ func (l *Limiter) Allow(key string) (ok bool, retryAfter time.Duration) {
 	return true, 0
 }
 
-// Len returns how many keys the limiter tracks, for metrics.
-func (l *Limiter) Len() int {
-	if l == nil {
-		return 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.keys)
-}
-
 // get returns the buckets of key, creating them (and evicting the longest idle key when
 // full) if needed, and marks them used at now.
 func (l *Limiter) get(key string, now time.Time) *buckets {

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/models/dbtest"
 	"github.com/parley-comments/parley/moderation"
@@ -190,11 +191,11 @@ func wantErr(t *testing.T, err, target error) {
 	}
 }
 
-// wantInvalid fails unless err is a *ValidationError naming field.
+// wantInvalid fails unless err is a validation error naming field.
 func wantInvalid(t *testing.T, err error, field string) {
 	t.Helper()
-	var v *moderation.ValidationError
-	if !errors.As(err, &v) || v.Fields[field] == "" {
+	var v *fault.Error
+	if !errors.As(err, &v) || v.Code != fault.Invalid || v.Fields[field] == "" {
 		t.Fatalf("err = %v, want a validation error on %q", err, field)
 	}
 }

@@ -14,10 +14,10 @@ import (
 
 // Queue states: the statuses a moderator reviews, plus "flagged" (open flags, any status).
 const (
-	QueuePending  = "pending"
+	QueuePending  = models.StatusPending
 	QueueFlagged  = "flagged"
-	QueueSpam     = "spam"
-	QueueRejected = "rejected"
+	QueueSpam     = models.StatusSpam
+	QueueRejected = models.StatusRejected
 )
 
 // Queue sorts. SortFlags puts the most open flags first, then the oldest.
@@ -106,6 +106,40 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (*QueuePage, error) {
 		return nil, err
 	}
 	db := s.Store.Read.WithContext(ctx)
+	query, err := queueQuery(db, q)
+	if err != nil {
+		return nil, err
+	}
+	var rows []queueRow
+	if err := query.Limit(q.Limit + 1).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("load queue: %w", models.MapError(err))
+	}
+	page := &QueuePage{Items: make([]QueueItem, 0, min(len(rows), q.Limit))}
+	if len(rows) > q.Limit {
+		rows = rows[:q.Limit]
+		last := rows[len(rows)-1]
+		page.NextCursor = encodeQueueCursor(q.State, q.Sort, last.OpenFlags, last.ID)
+	}
+	if len(rows) == 0 {
+		return page, nil
+	}
+	ids := make([]uint, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	reasons, notes, err := flagSummaries(db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		page.Items = append(page.Items, r.item(reasons[r.ID], notes[r.ID]))
+	}
+	return page, nil
+}
+
+// queueQuery selects the page q asks for: its state, article, the rows
+// after its cursor, in its order.
+func queueQuery(db *gorm.DB, q QueueQuery) (*gorm.DB, error) {
 	query := db.Table("comments c").
 		Select("c.*, a.slug AS article_slug, a.title AS article_title, u.username AS author_username, " +
 			"u.display_name AS author_display_name, " + openFlagsSQL + " AS open_flags").
@@ -150,45 +184,24 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (*QueuePage, error) {
 	// Ids grow with time, so they order by age without ties.
 	switch q.Sort {
 	case SortOldest:
-		query = query.Order("c.id ASC")
+		return query.Order("c.id ASC"), nil
 	case SortNewest:
-		query = query.Order("c.id DESC")
-	default:
-		query = query.Order("open_flags DESC").Order("c.id ASC")
+		return query.Order("c.id DESC"), nil
 	}
-	var rows []queueRow
-	if err := query.Limit(q.Limit + 1).Scan(&rows).Error; err != nil {
-		return nil, fmt.Errorf("load queue: %w", models.MapError(err))
+	return query.Order("open_flags DESC").Order("c.id ASC"), nil
+}
+
+// item is the row as the queue shows it, with its flags' reasons and notes.
+func (r queueRow) item(reasons map[string]int, notes []FlagNote) QueueItem {
+	if reasons == nil {
+		reasons = map[string]int{}
 	}
-	page := &QueuePage{Items: make([]QueueItem, 0, min(len(rows), q.Limit))}
-	if len(rows) > q.Limit {
-		rows = rows[:q.Limit]
-		last := rows[len(rows)-1]
-		page.NextCursor = encodeQueueCursor(q.State, q.Sort, last.OpenFlags, last.ID)
+	item := QueueItem{Comment: r.Comment, ArticleSlug: r.ArticleSlug, ArticleTitle: r.ArticleTitle,
+		Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons, Notes: notes}, Holds: splitHolds(r.Holds)}
+	if r.AuthorID != nil && r.AuthorUsername != nil {
+		item.Author = &models.User{ID: *r.AuthorID, Username: *r.AuthorUsername, DisplayName: deref(r.AuthorDisplayName)}
 	}
-	if len(rows) == 0 {
-		return page, nil
-	}
-	ids := make([]uint, len(rows))
-	for i, r := range rows {
-		ids[i] = r.ID
-	}
-	reasons, notes, err := flagSummaries(db, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rows {
-		item := QueueItem{Comment: r.Comment, ArticleSlug: r.ArticleSlug, ArticleTitle: r.ArticleTitle,
-			Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons[r.ID], Notes: notes[r.ID]}, Holds: splitHolds(r.Holds)}
-		if item.Flags.Reasons == nil {
-			item.Flags.Reasons = map[string]int{}
-		}
-		if r.AuthorID != nil && r.AuthorUsername != nil {
-			item.Author = &models.User{ID: *r.AuthorID, Username: *r.AuthorUsername, DisplayName: deref(r.AuthorDisplayName)}
-		}
-		page.Items = append(page.Items, item)
-	}
-	return page, nil
+	return item
 }
 
 // normalize fills in the defaults and refuses unknown states and sorts.
@@ -198,8 +211,8 @@ func (q *QueueQuery) normalize() error {
 		q.State = QueuePending
 	case QueuePending, QueueFlagged, QueueSpam, QueueRejected:
 	default:
-		return &ValidationError{Message: "state must be pending, flagged, spam or rejected",
-			Fields: map[string]string{"state": "pending, flagged, spam or rejected"}}
+		return invalid("state must be pending, flagged, spam or rejected",
+			map[string]string{"state": "pending, flagged, spam or rejected"})
 	}
 	switch q.Sort {
 	case "":
@@ -210,7 +223,7 @@ func (q *QueueQuery) normalize() error {
 		}
 	case SortOldest, SortNewest, SortFlags:
 	default:
-		return &ValidationError{Message: "sort must be oldest, newest or flags", Fields: map[string]string{"sort": "oldest, newest or flags"}}
+		return invalid("sort must be oldest, newest or flags", map[string]string{"sort": "oldest, newest or flags"})
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/parley-comments/parley/fault"
 )
 
 // Limits on the rules document, so one PUT cannot make every post expensive.
@@ -107,7 +109,7 @@ func (r *Rules) Validate() error {
 		fields["blocked_words"] = problem
 	}
 	if len(fields) > 0 {
-		return &ValidationError{Message: "invalid rules: " + describeFields(fields), Fields: fields}
+		return invalid("invalid rules: "+fault.DescribeFields(fields), fields)
 	}
 	return nil
 }

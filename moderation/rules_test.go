@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-comments/parley/fault"
 )
 
 func TestDefaultRulesAreValid(t *testing.T) {
@@ -107,9 +109,9 @@ func TestRulesValidate(t *testing.T) {
 				}
 				return
 			}
-			var invalid *ValidationError
+			var invalid *fault.Error
 			if !errors.As(err, &invalid) {
-				t.Fatalf("Validate = %v, want a *ValidationError", err)
+				t.Fatalf("Validate = %v, want a *fault.Error", err)
 			}
 			if got := slices.Sorted(maps.Keys(invalid.Fields)); !slices.Equal(got, tt.fields) {
 				t.Errorf("fields = %v, want %v", got, tt.fields)
@@ -160,7 +162,7 @@ func TestParseRules(t *testing.T) {
 		t.Errorf("ParseRules = %+v, want %+v", r, want)
 	}
 
-	var invalid *ValidationError
+	var invalid *fault.Error
 	if _, err := ParseRules([]byte(`{"flag_threshold": 0}`)); !errors.As(err, &invalid) || invalid.Fields["flag_threshold"] == "" {
 		t.Errorf("zero threshold: err = %v, want a validation error on flag_threshold", err)
 	}
@@ -184,22 +186,6 @@ func TestRulesDurations(t *testing.T) {
 	r.DuplicateWindowSeconds = 1 << 62
 	if got := r.DuplicateWindow(); got <= 0 {
 		t.Errorf("huge DuplicateWindow = %v, want it to saturate, not wrap", got)
-	}
-}
-
-func TestValidationErrorMessage(t *testing.T) {
-	tests := []struct {
-		err  *ValidationError
-		want string
-	}{
-		{&ValidationError{Message: "body must not be empty", Fields: map[string]string{"body": "required"}}, "body must not be empty"},
-		{&ValidationError{Fields: map[string]string{"b": "bad", "a": "worse"}}, "validation failed: a: worse; b: bad"},
-		{&ValidationError{}, "validation failed"},
-	}
-	for _, tt := range tests {
-		if got := tt.err.Error(); got != tt.want {
-			t.Errorf("Error() = %q, want %q", got, tt.want)
-		}
 	}
 }
 

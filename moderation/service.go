@@ -1,3 +1,8 @@
+// Package moderation holds Parley's rules and the actions taken under them. The
+// rules are pure functions (Decide, CanEdit, ShouldHide) with table tests; the
+// Service loads what a decision needs, calls them, and writes the outcome with
+// its counts, flag resolutions and audit entries in one transaction. It does
+// not speak HTTP: its errors carry codes (package fault) that the API maps.
 package moderation
 
 import (
@@ -64,8 +69,8 @@ func (s *Service) rulesAndMatcher(ctx context.Context) (Rules, *Matcher, error) 
 	case err != nil:
 		return Rules{}, nil, fmt.Errorf("load rules: %w", models.MapError(err))
 	default:
-		if err := json.Unmarshal([]byte(row.Value), &r); err != nil {
-			return Rules{}, nil, fmt.Errorf("decode rules: %w", err)
+		if r, err = ParseRules([]byte(row.Value)); err != nil {
+			return Rules{}, nil, fmt.Errorf("stored rules: %w", err)
 		}
 	}
 	s.rules, s.matcher, s.loadedAt = r, NewMatcher(r.BlockedWords), time.Now()
@@ -105,15 +110,6 @@ func audit(tx *gorm.DB, at time.Time, moderatorID uint, action, targetType strin
 		return fmt.Errorf("write audit entry: %w", err)
 	}
 	return nil
-}
-
-// touchArticle records that an article's thread changed: its public count
-// moves by delta and its version (which read caches key on) goes up.
-func touchArticle(tx *gorm.DB, articleID uint, delta int) error {
-	return tx.Model(&models.Article{}).Where("id = ?", articleID).Updates(map[string]any{
-		"comment_count": gorm.Expr("comment_count + ?", delta),
-		"version":       gorm.Expr("version + 1"),
-	}).Error
 }
 
 // setStatus moves a comment to status (with holds). Every status change goes

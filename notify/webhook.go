@@ -20,8 +20,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // Endpoint is a webhook endpoint as an admin registers or changes it; nil
@@ -143,7 +143,7 @@ func apply(w *models.Webhook, in Endpoint) error {
 		w.Events = strings.Join(kinds, ",")
 	}
 	if len(fields) > 0 {
-		return &moderation.ValidationError{Message: "invalid webhook", Fields: fields}
+		return fault.InvalidFields("invalid webhook", fields)
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func siteExists(tx *gorm.DB, id string) error {
 		return err
 	}
 	if n == 0 {
-		return &moderation.ValidationError{Message: "no such site", Fields: map[string]string{"site": "no such site"}}
+		return fault.InvalidFields("no such site", map[string]string{"site": "no such site"})
 	}
 	return nil
 }

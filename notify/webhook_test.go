@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/models/dbtest"
 	"github.com/parley-comments/parley/moderation"
@@ -188,7 +189,7 @@ func TestWebhooks_SSRF(t *testing.T) {
 	all := []string{"comment.created"}
 	for _, url := range []string{"http://127.0.0.1:9/", "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://10.0.0.8/", "ftp://example.org/", "http://user:pw@example.org/"} {
 		_, err := notify.CreateWebhook(ctx, store, notify.Endpoint{URL: &url, Events: &all}, time.Now())
-		var invalid *moderation.ValidationError
+		var invalid *fault.Error
 		if !errors.As(err, &invalid) || invalid.Fields["url"] == "" {
 			t.Errorf("registering %s: err %v, want a validation error on url", url, err)
 		}

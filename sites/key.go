@@ -13,9 +13,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/parley-comments/parley/fault"
 	"golang.org/x/text/unicode/norm"
-
-	"github.com/parley-comments/parley/moderation"
 )
 
 // MaxKeyBytes bounds a thread key after normalization (the articles.slug column).
@@ -40,7 +39,7 @@ const MaxKeyBytes = 512
 // "http" and "https" stay distinct keys: a site moving to https keeps its
 // threads by listing both origins and using canonical links. Empty keys,
 // control characters, invalid UTF-8, malformed URLs and keys over
-// MaxKeyBytes are refused with a *moderation.ValidationError on "key".
+// MaxKeyBytes are refused with a *fault.Error on "key".
 func NormalizeKey(raw string, keepQuery bool) (string, error) {
 	k := strings.TrimSpace(raw)
 	switch {
@@ -63,7 +62,7 @@ func NormalizeKey(raw string, keepQuery bool) (string, error) {
 }
 
 func keyError(msg, field string) error {
-	return &moderation.ValidationError{Message: msg, Fields: map[string]string{"key": field}}
+	return &fault.Error{Code: fault.Invalid, Message: msg, Fields: map[string]string{"key": field}}
 }
 
 func isHTTPURL(s string) bool {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/sites"
 )
 
@@ -94,7 +94,7 @@ func TestNormalizeKeyRefuses(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := sites.NormalizeKey(in, false)
-			var invalid *moderation.ValidationError
+			var invalid *fault.Error
 			if !errors.As(err, &invalid) || invalid.Fields["key"] == "" {
 				t.Fatalf("NormalizeKey(%q) = %q, %v; want a validation error on key", in, got, err)
 			}

@@ -7,8 +7,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
-	"github.com/parley-comments/parley/moderation"
 )
 
 // ModeratedBy returns the sites a moderator is limited to, in id order;
@@ -43,7 +43,7 @@ func SetModeratedBy(ctx context.Context, st *models.Store, userID uint, siteIDs 
 				return err
 			}
 			if int(n) != len(ids) {
-				return &moderation.ValidationError{Message: "sites must name existing sites", Fields: map[string]string{"sites": "unknown site"}}
+				return &fault.Error{Code: fault.Invalid, Message: "sites must name existing sites", Fields: map[string]string{"sites": "unknown site"}}
 			}
 		}
 		if err := tx.Where("user_id = ?", userID).Delete(&models.ModeratorSite{}).Error; err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
@@ -26,9 +27,9 @@ const (
 
 var (
 	// ErrExists refuses a new site whose id is taken.
-	ErrExists = errors.New("a site with this id exists")
+	ErrExists = fault.New(fault.Conflict, "a site with this id exists")
 	// ErrInUse refuses to delete the default site or a site that still has threads.
-	ErrInUse = errors.New("the site still has threads, or is the default site")
+	ErrInUse = fault.New(fault.Conflict, "the site still has threads, or is the default site")
 )
 
 var idPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
@@ -79,7 +80,7 @@ func (p Patch) apply(s *models.Site) error {
 		s.Rules = ""
 		if *p.Rules != "" {
 			r, err := moderation.ParseRules([]byte(*p.Rules))
-			var invalid *moderation.ValidationError
+			var invalid *fault.Error
 			switch {
 			case errors.As(err, &invalid):
 				for k, v := range invalid.Fields {
@@ -94,7 +95,7 @@ func (p Patch) apply(s *models.Site) error {
 		}
 	}
 	if len(fields) > 0 {
-		return &moderation.ValidationError{Message: "invalid site: " + describe(fields), Fields: fields}
+		return &fault.Error{Code: fault.Invalid, Message: "invalid site: " + describe(fields), Fields: fields}
 	}
 	return nil
 }
@@ -129,19 +130,19 @@ func describe(fields map[string]string) string {
 func Create(ctx context.Context, st *models.Store, id string, p Patch, now time.Time) (*models.Site, error) {
 	s := New(id)
 	err := p.apply(&s)
-	var invalid *moderation.ValidationError
+	var invalid *fault.Error
 	if err != nil && !errors.As(err, &invalid) {
 		return nil, err
 	}
 	if !idPattern.MatchString(id) {
 		if invalid == nil {
-			invalid = &moderation.ValidationError{Fields: map[string]string{}}
+			invalid = &fault.Error{Code: fault.Invalid, Fields: map[string]string{}}
 		}
 		invalid.Fields["id"] = "1 to 64 lowercase letters, digits and inner dashes"
 	}
 	if p.Name == nil {
 		if invalid == nil {
-			invalid = &moderation.ValidationError{Fields: map[string]string{}}
+			invalid = &fault.Error{Code: fault.Invalid, Fields: map[string]string{}}
 		}
 		invalid.Fields["name"] = "required"
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/models/dbtest"
 	"github.com/parley-comments/parley/moderation"
@@ -43,7 +44,7 @@ func TestSiteLifecycle(t *testing.T) {
 		t.Fatalf("second create: %v, want ErrExists", err)
 	}
 
-	var invalid *moderation.ValidationError
+	var invalid *fault.Error
 	_, err = sites.Create(ctx, st, "Bad Id", sites.Patch{Origins: &[]string{"https://a.example/path"}, Rules: ptr(`{"max_links": -1}`)}, now)
 	if !errors.As(err, &invalid) {
 		t.Fatalf("invalid create: %v", err)
@@ -144,7 +145,7 @@ func TestModeratedBy(t *testing.T) {
 	if err != nil || !slices.Equal(ids, []string{"a", "b"}) {
 		t.Fatalf("set = %v, %v", ids, err)
 	}
-	var invalid *moderation.ValidationError
+	var invalid *fault.Error
 	if _, err := sites.SetModeratedBy(ctx, st, u.ID, []string{"a", "nowhere"}); !errors.As(err, &invalid) {
 		t.Fatalf("unknown site: %v", err)
 	}
