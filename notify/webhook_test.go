@@ -73,7 +73,7 @@ func TestWebhooks_SignedInOrder(t *testing.T) {
 	if len(rcv.bad) > 0 {
 		t.Fatalf("requests with a bad signature: %v", rcv.bad)
 	}
-	first := rcv.received()[0]
+	first := ofComment[0]
 	if first.Comment != c.ID || !strings.Contains(string(first.Body), `"article_slug":"hooked"`) || !strings.HasPrefix(first.ID, "msg_") {
 		t.Fatalf("first delivery %s %s, want comment %d of article hooked", first.ID, first.Body, c.ID)
 	}
