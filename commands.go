@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/parley-comments/parley/api"
 	"github.com/parley-comments/parley/buildinfo"
 )
 
@@ -135,7 +136,7 @@ func newLogger(level string, w io.Writer) *slog.Logger {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+	return slog.New(api.RequestIDLogs(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})))
 }
 
 func printHelp(w io.Writer) {

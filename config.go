@@ -28,6 +28,8 @@ type config struct {
 	RateLimit      bool
 	TrustedProxies []*net.IPNet
 	LogLevel       string
+	RequestLog     bool   // a log line per request (PARLEY_REQUEST_LOG=off turns it off)
+	MetricsAddr    string // where /metrics is served instead of PARLEY_ADDR
 	// PublicURL is the server's public origin, for links in mail and
 	// redirect URIs (no trailing slash).
 	PublicURL string
@@ -46,6 +48,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AllowGuests:   getenv("PARLEY_ALLOW_GUESTS") == "true",
 		RateLimit:     getenv("PARLEY_RATE_LIMIT") != "off",
 		LogLevel:      or(getenv("PARLEY_LOG_LEVEL"), "info"),
+		RequestLog:    getenv("PARLEY_REQUEST_LOG") != "off",
+		MetricsAddr:   getenv("PARLEY_METRICS_ADDR"),
 	}
 	if s := getenv("PARLEY_JWT_SECRET"); s != "" {
 		if len(s) < 32 {

@@ -118,9 +118,13 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	ch := startChanges(ctx, store, log)
 	defer ch.close()
+	var metricsMux *http.ServeMux
+	if cfg.MetricsAddr != "" {
+		metricsMux = http.NewServeMux()
+	}
 	e := api.NewServer(api.Config{Store: store, JWTSecret: secret, AllowedOrigins: cfg.AllowedOrigins,
 		AllowGuests: cfg.AllowGuests, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
-		Hasher: hasher, Logger: log, Bus: ch.bus, Webhooks: ch.sender})
+		Hasher: hasher, Logger: log, QuietRequests: !cfg.RequestLog, MetricsMux: metricsMux, Bus: ch.bus, Webhooks: ch.sender})
 	// Echo sets no timeouts; these keep slow clients from holding connections.
 	srv := &http.Server{
 		Addr:              cfg.Addr,
@@ -133,9 +137,17 @@ func serve(cfg config, log *slog.Logger) error {
 	}
 	mailStopped := startMail(cfg, store, log)
 	defer mailStopped()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.ListenAndServe() }()
-	log.Info("parley is ready", "addr", cfg.Addr, "database", store.Dialect, "startup_ms", time.Since(started).Milliseconds())
+	servers := []*http.Server{srv}
+	if metricsMux != nil {
+		// Only Prometheus talks to it: keep it off the public address.
+		msrv := &http.Server{Addr: cfg.MetricsAddr, Handler: metricsMux, ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 15 * time.Second, WriteTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10}
+		go func() { errc <- fmt.Errorf("metrics listener: %w", msrv.ListenAndServe()) }()
+		servers = append(servers, msrv)
+	}
+	log.Info("parley is ready", "addr", cfg.Addr, "metrics_addr", cfg.MetricsAddr, "database", store.Dialect, "startup_ms", time.Since(started).Milliseconds())
 	select {
 	case err := <-errc:
 		return err
@@ -144,8 +156,10 @@ func serve(cfg config, log *slog.Logger) error {
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, s := range servers {
+		if err := s.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
 }

@@ -117,7 +117,8 @@ func processEnv(dataDir string, extra ...string) []string {
 			env = append(env, kv)
 		}
 	}
-	env = append(env, "PARLEY_DATA_DIR="+dataDir, "PARLEY_RATE_LIMIT=off",
+	// No request lines: the load tests would keep megabytes of them.
+	env = append(env, "PARLEY_DATA_DIR="+dataDir, "PARLEY_RATE_LIMIT=off", "PARLEY_REQUEST_LOG=off",
 		"PARLEY_ADMIN_PASSWORD="+testAdminPassword, "PARLEY_JWT_SECRET="+testJWTSecret)
 	return append(env, extra...)
 }

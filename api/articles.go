@@ -51,7 +51,15 @@ func (h *handler) listArticles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := h.store.Read.WithContext(c.Request().Context()).Order("published_at DESC, id DESC").Limit(limit + 1)
+	site := models.DefaultSite
+	if id := c.QueryParam("site"); id != "" {
+		s, err := h.sites.Site(c.Request().Context(), id)
+		if err != nil {
+			return err
+		}
+		site = s.ID
+	}
+	q := h.store.Read.WithContext(c.Request().Context()).Where("site_id = ?", site).Order("published_at DESC, id DESC").Limit(limit + 1)
 	if cur := c.QueryParam("cursor"); cur != "" {
 		at, id, ok := decodeArticleCursor(cur)
 		if !ok {

@@ -315,10 +315,10 @@ func (r *articleRefs) put(slug string, writes uint64, a models.ArticleRef) {
 	r.refs[slug] = a
 }
 
-// threadArticle returns the article's thread facts, from memory when no
+// threadArticle returns the facts of a site's thread, from memory when no
 // write happened since they were read (see articleRefs; on PostgreSQL, the
 // change bus says when another instance wrote).
-func (h *handler) threadArticle(ctx context.Context, slug string) (models.ArticleRef, error) {
+func (h *handler) threadArticle(ctx context.Context, site, slug string) (models.ArticleRef, error) {
 	writes, local := h.store.Writes()
 	if !local && h.cfg.Bus != nil {
 		// On PostgreSQL the change bus hears every instance's writes: what
@@ -326,16 +326,20 @@ func (h *handler) threadArticle(ctx context.Context, slug string) (models.Articl
 		writes, local = h.cfg.Bus.Generation()
 	}
 	if !local {
-		return models.ThreadArticle(ctx, h.store.Read, slug)
+		return models.ThreadArticle(ctx, h.store.Read, site, slug)
 	}
-	if a, ok := h.refs.get(slug, writes); ok {
+	ref := slug
+	if site != models.DefaultSite {
+		ref = site + "\x00" + slug // no key holds a NUL (sites.NormalizeKey)
+	}
+	if a, ok := h.refs.get(ref, writes); ok {
 		return a, nil
 	}
-	a, err := models.ThreadArticle(ctx, h.store.Read, slug)
+	a, err := models.ThreadArticle(ctx, h.store.Read, site, slug)
 	if err != nil {
 		return a, err
 	}
-	h.refs.put(slug, writes, a)
+	h.refs.put(ref, writes, a)
 	return a, nil
 }
 
@@ -347,13 +351,10 @@ func (h *handler) threadArticle(ctx context.Context, slug string) (models.Articl
 // theirs pending on the article) gets the shared page with their votes and
 // sources spliced in; anyone else's page is built for them. A page made for
 // one reader is written into *buf, which the caller recycles.
-func (h *handler) threadPage(ctx context.Context, slug string, q models.ThreadQuery, viewer *models.User, buf *[]byte) (*page, string, error) {
-	a, err := h.threadArticle(ctx, slug)
-	if err != nil {
-		return nil, "", err
-	}
+func (h *handler) threadPage(ctx context.Context, a models.ArticleRef, slug string, q models.ThreadQuery, viewer *models.User, buf *[]byte) (*page, string, error) {
 	q.ArticleID = a.ID
 	var facts models.ReaderFacts
+	var err error
 	if viewer != nil {
 		if facts, err = models.LoadReaderFacts(ctx, h.store.Read, a.ID, viewer.ID); err != nil {
 			return nil, "", err

@@ -58,9 +58,18 @@ func (h *handler) listComments(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a, err := h.threadArticle(c.Request().Context(), models.DefaultSite, c.Param("slug"))
+	if err != nil {
+		return err
+	}
+	return h.serveThread(c, a, c.Param("slug"), q)
+}
+
+// serveThread answers a page of a's thread, whose key is slug.
+func (h *handler) serveThread(c echo.Context, a models.ArticleRef, slug string, q models.ThreadQuery) error {
 	buf := pageBuffers.Get().(*[]byte)
 	defer putPageBuffer(buf)
-	p, cacheControl, err := h.threadPage(c.Request().Context(), c.Param("slug"), q, currentUser(c), buf)
+	p, cacheControl, err := h.threadPage(c.Request().Context(), a, slug, q, currentUser(c), buf)
 	if err != nil {
 		return err
 	}

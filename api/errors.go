@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/fault"
 )
 
@@ -34,6 +35,8 @@ var statusOf = map[fault.Code]int{
 	fault.Banned:               http.StatusForbidden,
 	fault.Locked:               http.StatusForbidden,
 	fault.EditWindowClosed:     http.StatusForbidden,
+	fault.AutoThreadsOff:       http.StatusForbidden,
+	fault.OriginNotAllowed:     http.StatusForbidden,
 	fault.NotFound:             http.StatusNotFound,
 	fault.MethodNotAllowed:     http.StatusMethodNotAllowed,
 	fault.Conflict:             http.StatusConflict,
@@ -114,15 +117,22 @@ func (h *handler) handleError(err error, c echo.Context) {
 	}
 	status, body, retryAfter := toAPIError(err)
 	if status >= 500 {
-		h.log.Error("request failed", "status", status, "err", err, "method", c.Request().Method,
-			"path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		h.log.ErrorContext(c.Request().Context(), "request failed", "status", status, "err", err,
+			"method", methodLabel(c.Request().Method), "route", c.Path())
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, bearerChallenge(c.Request()))
+		if body.Code == "invalid_credentials" {
+			h.securityEvent(c, eventLoginFailed)
+		}
+	case status == http.StatusTooManyRequests && !errors.As(err, new(*auth.ThrottledError)): // that one logs login_throttled
+		h.securityEvent(c, eventRateLimited)
 	}
 	if retryAfter > 0 {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
-	if c.Request().Method == http.MethodHead {
-		_ = c.NoContent(status)
-		return
-	}
+	// HEAD too: net/http sends the headers (Content-Length included) and
+	// drops the body, so HEAD answers as GET would.
 	_ = c.JSON(status, errorBody{Error: body})
 }

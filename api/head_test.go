@@ -17,6 +17,7 @@ import (
 var pageURLs = map[string]string{
 	"/":          "/",
 	"/widget.js": "/widget.js",
+	"/counts.js": "/counts.js",
 	"/embed":     "/embed?article=" + seedSlug + "&parent=https://blog.example",
 	"/admin":     "/admin",
 	"/assets/*":  "/assets/admin.js",

@@ -247,11 +247,24 @@ func buildFrame(ctx context.Context, store *models.Store, e models.Event) (frame
 // missed; one that was away longer than the events are kept gets a "reset"
 // event and reloads the thread.
 func (h *handler) liveThread(c echo.Context) error {
+	return h.stream(c, models.DefaultSite, c.Param("slug"))
+}
+
+// GET /api/v1/sites/:site/live?key=K: the same for a site's page.
+func (h *handler) liveSiteThread(c echo.Context) error {
+	s, key, err := h.siteKey(c, c.QueryParam("key"))
+	if err != nil {
+		return err
+	}
+	return h.stream(c, s.ID, key)
+}
+
+func (h *handler) stream(c echo.Context, site, key string) error {
 	if h.live == nil {
 		return errLiveOff
 	}
 	ctx := c.Request().Context()
-	a, err := models.ThreadArticle(ctx, h.store.Read, c.Param("slug"))
+	a, err := models.ThreadArticle(ctx, h.store.Read, site, key)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -110,10 +112,15 @@ func sqlPool(db *gorm.DB) *sql.DB {
 // fails to collect (the queue count, when the database is down) is left out
 // and logged rather than failing the whole scrape.
 func (m *metrics) handler(log *slog.Logger) echo.HandlerFunc {
-	return echo.WrapHandler(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
+	return echo.WrapHandler(m.httpHandler(log))
+}
+
+// httpHandler is handler for a listener of its own (Config.MetricsMux).
+func (m *metrics) httpHandler(log *slog.Logger) http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      promLogger{log},
-	}))
+	})
 }
 
 type promLogger struct{ log *slog.Logger }
@@ -134,7 +141,7 @@ func (m *metrics) instrument(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		status := strconv.Itoa(c.Response().Status)
-		method := c.Request().Method
+		method := methodLabel(c.Request().Method)
 		m.requests.WithLabelValues(method, route, status).Inc()
 		m.latency.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
 		return nil
@@ -153,24 +160,38 @@ func (m *metrics) commentPosted(status string, err error) {
 	m.posted.WithLabelValues(status).Inc()
 }
 
-// queueCollector reports the moderation queue's depth, counted when
-// Prometheus scrapes rather than kept up to date on every write.
+// queueCollector reports the moderation queue's depth. It counts at most
+// once per queueDepthTTL, however often and from however many scrapers
+// /metrics is read, so a scrape costs no query in between.
 type queueCollector struct {
 	store *models.Store
+
+	mu      sync.Mutex
+	depth   float64
+	counted time.Time
 }
 
-var queueDesc = prometheus.NewDesc("parley_moderation_queue_depth", "Comments waiting for review (status pending).", nil, nil)
+// queueDepthTTL is how stale the reported depth may be: a queue is worked
+// through in minutes, and Prometheus scrapes every 15 to 60 s.
+const queueDepthTTL = 15 * time.Second
+
+var queueDesc = prometheus.NewDesc("parley_moderation_queue_depth", "Comments waiting for review (status pending), counted at most every 15 s.", nil, nil)
 
 func (q *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
 
 func (q *queueCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	var n int64
-	err := q.store.Read.WithContext(ctx).Model(&models.Comment{}).Where("status = ?", models.StatusPending).Count(&n).Error
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(queueDesc, models.MapError(err))
-		return
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.counted.IsZero() || time.Since(q.counted) >= queueDepthTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var n int64
+		err := q.store.Read.WithContext(ctx).Model(&models.Comment{}).Where("status = ?", models.StatusPending).Count(&n).Error
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(queueDesc, models.MapError(err))
+			return
+		}
+		q.depth, q.counted = float64(n), time.Now()
 	}
-	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n))
+	ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, q.depth)
 }

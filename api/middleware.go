@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -25,13 +27,13 @@ func currentUser(c echo.Context) *models.User {
 	return u
 }
 
-// authenticate loads the user of a bearer token. A request without one is
-// anonymous; a request with a bad one is refused, so that a client learns
-// its token expired instead of silently reading as a stranger.
+// authenticate loads the user of a bearer token on API routes. A request
+// without one is anonymous; a request with a bad one is refused, so that a
+// client learns its token expired instead of silently reading as a stranger.
 func (h *handler) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		header := c.Request().Header.Get(echo.HeaderAuthorization)
-		if header == "" {
+		if header == "" || !strings.HasPrefix(c.Path(), "/api/") {
 			return next(c)
 		}
 		raw, ok := strings.CutPrefix(header, "Bearer ")
@@ -90,7 +92,7 @@ func (h *handler) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				h.log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				h.log.ErrorContext(c.Request().Context(), "panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				err = fmt.Errorf("panic: %v", p)
 			}
 		}()
@@ -98,8 +100,9 @@ func (h *handler) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestLog writes one structured line per request. It never logs headers
-// or bodies: they carry tokens and passwords.
+// requestLog writes one structured line per request (unless
+// Config.QuietRequests), with its id from the context. It never logs
+// headers, queries or bodies: they carry tokens and passwords.
 func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -107,10 +110,13 @@ func (h *handler) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		status := c.Response().Status
-		h.log.Debug("request", "method", c.Request().Method, "route", c.Path(), "status", status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000, "ip", c.RealIP(),
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		if h.cfg.QuietRequests {
+			return nil
+		}
+		h.log.LogAttrs(c.Request().Context(), slog.LevelInfo, "request",
+			slog.String("method", methodLabel(c.Request().Method)), slog.String("route", c.Path()),
+			slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("ip", c.RealIP()))
 		return nil
 	}
 }
@@ -137,9 +143,17 @@ func securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // originAllowed reports whether a browser page on origin may call the API:
-// one of the configured blog origins, compared exactly.
-func (h *handler) originAllowed(origin string) bool {
-	return origin != "" && slices.Contains(h.cfg.AllowedOrigins, origin)
+// one of the sites' origins (the configured ones of the default site and
+// each site's own), compared exactly.
+func (h *handler) originAllowed(ctx context.Context, origin string) (bool, error) {
+	if origin == "" {
+		return false, nil
+	}
+	allowed, err := h.sites.Origins(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(allowed, origin), nil
 }
 
 // sameOrigin reports whether origin names the host the request was sent to
@@ -171,7 +185,11 @@ func (h *handler) guardWrites(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		origin := r.Header.Get(echo.HeaderOrigin)
 		crossSite := r.Header.Get("Sec-Fetch-Site") == "cross-site"
-		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !h.originAllowed(origin) {
+		allowed, err := h.originAllowed(r.Context(), origin)
+		if err != nil {
+			return err
+		}
+		if origin == "" && crossSite || origin != "" && !sameOrigin(origin, r.Host) && !allowed {
 			return fault.New(fault.Forbidden, "requests from pages on other sites are refused unless the site is allowed")
 		}
 		return next(c)
@@ -186,8 +204,9 @@ func isJSON(contentType string) bool {
 }
 
 // cors (for /api/ paths; it sits on the root so preflights of any route
-// reach it) answers only the configured blog origins, compared exactly, and never
-// with credentials: the API is called with bearer tokens, not cookies.
+// reach it) answers only the sites' origins (the configured ones of the
+// default site and each site's own), compared exactly, and never with
+// credentials: the API is called with bearer tokens, not cookies.
 func (h *handler) cors() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -197,7 +216,10 @@ func (h *handler) cors() echo.MiddlewareFunc {
 			origin := c.Request().Header.Get(echo.HeaderOrigin)
 			hd := c.Response().Header()
 			hd.Add(echo.HeaderVary, echo.HeaderOrigin)
-			ok := h.originAllowed(origin)
+			ok, err := h.originAllowed(c.Request().Context(), origin)
+			if err != nil {
+				return err
+			}
 			if ok {
 				hd.Set(echo.HeaderAccessControlAllowOrigin, origin)
 				hd.Set(echo.HeaderAccessControlExposeHeaders, "Retry-After, ETag, X-Request-Id")

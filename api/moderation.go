@@ -60,6 +60,7 @@ type queueItemView struct {
 }
 
 type queueArticleView struct {
+	Site  string `json:"site"`
 	Slug  string `json:"slug"`
 	Title string `json:"title"`
 }
@@ -192,8 +193,12 @@ func (h *handler) moderationQueue(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
+	sites, err := h.queueSites(c)
+	if err != nil {
+		return err
+	}
 	page, err := h.mod.Queue(ctx, moderation.QueueQuery{State: c.QueryParam("state"), Article: c.QueryParam("article"),
-		Sort: c.QueryParam("sort"), Limit: limit, Cursor: c.QueryParam("cursor")})
+		Sites: sites, Sort: c.QueryParam("sort"), Limit: limit, Cursor: c.QueryParam("cursor")})
 	if err != nil {
 		return err
 	}
@@ -212,7 +217,7 @@ func (h *handler) moderationQueue(c echo.Context) error {
 	for i, it := range page.Items {
 		out.Items[i] = queueItemView{
 			Comment: newCommentView(factsOf(&it.Comment, it.Author), it.ArticleSlug, viewer, votes[it.Comment.ID]),
-			Article: queueArticleView{Slug: it.ArticleSlug, Title: it.ArticleTitle},
+			Article: queueArticleView{Site: it.ArticleSite, Slug: it.ArticleSlug, Title: it.ArticleTitle},
 			Author:  queueAuthor(it),
 			Flags:   newFlagCountsView(it.Flags),
 			Holds:   it.Holds,
@@ -235,7 +240,11 @@ func queueAuthor(it moderation.QueueItem) *authorView {
 
 // GET /api/v1/moderation/stats
 func (h *handler) moderationStats(c echo.Context) error {
-	st, err := h.mod.Stats(c.Request().Context())
+	sites, err := h.queueSites(c)
+	if err != nil {
+		return err
+	}
+	st, err := h.mod.Stats(c.Request().Context(), sites)
 	if err != nil {
 		return err
 	}
@@ -294,6 +303,7 @@ func (h *handler) banUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.securityEvent(c, eventBan, "user_id", u.ID, "moderator_id", viewer.ID, "shadow", req.Shadow, "purge", req.Purge)
 	return c.JSON(http.StatusOK, moderatedUserEnvelope{User: h.newModeratedUserView(u, viewer)})
 }
 
@@ -306,6 +316,7 @@ func (h *handler) unbanUser(c echo.Context) error {
 	if err := h.mod.Unban(c.Request().Context(), id, currentUser(c)); err != nil {
 		return err
 	}
+	h.securityEvent(c, eventUnban, "user_id", id, "moderator_id", currentUser(c).ID)
 	return c.NoContent(http.StatusNoContent)
 }
 
@@ -315,7 +326,11 @@ func (h *handler) moderationLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.mod.Log(c.Request().Context(), limit, c.QueryParam("cursor"))
+	sites, err := h.mod.SitesOf(c.Request().Context(), currentUser(c))
+	if err != nil {
+		return err
+	}
+	page, err := h.mod.Log(c.Request().Context(), limit, c.QueryParam("cursor"), sites)
 	if err != nil {
 		return err
 	}
@@ -365,6 +380,7 @@ func (h *handler) updateUser(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.securityEvent(c, eventRoleChange, "user_id", u.ID, "admin_id", viewer.ID, "role", u.Role)
 	return c.JSON(http.StatusOK, moderatedUserEnvelope{User: h.newModeratedUserView(u, viewer)})
 }
 

@@ -61,7 +61,11 @@ func undocumented(doc *openapi3.T, routes []*echo.Route) []string {
 			continue // Echo's own catch-alls answer 404 and 405, which need no entry
 		}
 		item := doc.Paths.Value(openAPIPath(r.Path))
-		if item == nil || item.GetOperation(r.Method) == nil {
+		method := r.Method
+		if method == http.MethodHead && item != nil && item.Get != nil {
+			method = http.MethodGet // HEAD is GET without the body (RFC 9110 9.3.2); every GET route answers it
+		}
+		if item == nil || item.GetOperation(method) == nil {
 			out = append(out, r.Method+" "+r.Path)
 		}
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -94,18 +95,19 @@ func (h *handler) registerPages(e *echo.Echo) {
 	if err != nil {
 		panic(fmt.Sprintf("parley: embedded web files: %v", err)) // a broken build, not a runtime condition
 	}
-	widget, embed := files["widget.js"], files["embed.html"]
-	blogs := blogOrigins(h.cfg.AllowedOrigins)
-	embedCSP := cspEmbed + "; frame-ancestors " + strings.Join(append([]string{"'self'"}, blogs...), " ")
+	widget, counts, embed := files["widget.js"], files["counts.js"], files["embed.html"]
 
-	// The loader's URL is fixed in every blog's HTML, so it cannot carry a
-	// version: cache it briefly and let the ETag make revalidation cheap.
+	// The loaders' URLs are fixed in every blog's HTML, so they cannot carry
+	// a version: cache them briefly and let the ETag make revalidation cheap.
 	getAndHead(e, "/widget.js", func(c echo.Context) error {
 		return widget.serve(c, "public, max-age=300")
 	})
-	// GET /embed?article=SLUG&parent=ORIGIN
+	getAndHead(e, "/counts.js", func(c echo.Context) error {
+		return counts.serve(c, "public, max-age=300")
+	})
+	// GET /embed?site=SITE&key=KEY&parent=ORIGIN (or article=SLUG, the default site's)
 	getAndHead(e, "/embed", func(c echo.Context) error {
-		return embedPage(c, embed, blogs, embedCSP)
+		return h.embedPage(c, embed)
 	})
 	getAndHead(e, "/assets/*", func(c echo.Context) error {
 		f := files[c.Param("*")]
@@ -168,25 +170,37 @@ func (h *handler) demoPage(c echo.Context) error {
 
 // embedPage serves the comment app for the widget's iframe. The app posts
 // its height to the parent origin, so that origin must be this server's own
-// (the demo page) or an allowed blog; frame-ancestors makes the browser hold
-// the framing page to the same list.
-func embedPage(c echo.Context, page *staticFile, blogs []string, csp string) error {
+// (the demo page) or one of the site's; frame-ancestors makes the browser
+// hold the framing page to the same list, which is what lets the app's
+// requests (from this server's origin) open threads for the site.
+func (h *handler) embedPage(c echo.Context, page *staticFile) error {
 	hd := c.Response().Header()
 	// A site-wide X-Frame-Options would stop every blog from framing the widget;
 	// frame-ancestors is the rule for this page.
 	hd.Del("X-Frame-Options")
-	parent, article := c.QueryParam("parent"), c.QueryParam("article")
-	own := c.Scheme() + "://" + c.Request().Host
-	if article == "" || parent != own && !slices.Contains(blogs, parent) {
+	q := c.QueryParams()
+	parent, key := q.Get("parent"), cmp.Or(q.Get("key"), q.Get("article"))
+	siteID := cmp.Or(q.Get("site"), models.DefaultSite)
+	site, err := h.sites.Site(c.Request().Context(), siteID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return err
+	}
+	blogs := blogOrigins(site.Origins)
+	msg := ""
+	switch {
+	case err != nil:
+		msg = "This comment section names a site this server does not carry."
+	case key == "":
+		msg = "This comment section does not say which article it belongs to."
+	case parent != ownOrigin(c) && !slices.Contains(blogs, parent):
+		msg = "This comment section cannot be shown here: the page that embeds it is not on Parley's list of allowed sites."
+	}
+	if msg != "" {
 		hd.Set("Content-Security-Policy", "default-src 'none'")
 		hd.Set("Cache-Control", "no-store")
-		msg := "This comment section cannot be shown here: the page that embeds it is not on Parley's list of allowed sites."
-		if article == "" {
-			msg = "This comment section does not say which article it belongs to."
-		}
 		return c.HTML(http.StatusBadRequest, "<!doctype html><meta charset=utf-8><title>Comments unavailable</title><p>"+msg+"</p>")
 	}
-	hd.Set("Content-Security-Policy", csp)
+	hd.Set("Content-Security-Policy", cspEmbed+"; frame-ancestors "+strings.Join(append([]string{"'self'"}, blogs...), " "))
 	return page.serve(c, "no-cache")
 }
 

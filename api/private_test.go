@@ -156,6 +156,7 @@ func seedPrivate(t *testing.T) *privateFixture {
 func (f *privateFixture) privateURLs() map[string][]string {
 	comment := func(id uint) string { return fmt.Sprintf("/api/v1/comments/%d", id) }
 	thread := "/api/v1/articles/" + seedSlug + "/comments"
+	siteThread := "/api/v1/sites/default/comments?key=" + seedSlug
 	return map[string][]string{
 		"/":                               {"/"},
 		"/healthz":                        {"/healthz"},
@@ -179,9 +180,18 @@ func (f *privateFixture) privateURLs() map[string][]string {
 		"/api/v1/moderation/rules":        {"/api/v1/moderation/rules"},
 		// From the first event on: the replay of everything that happened.
 		"/api/v1/articles/:slug/live":     {"/api/v1/articles/" + seedSlug + "/live?last_event_id=0"},
+		"/api/v1/sites/:site/live":        {"/api/v1/sites/default/live?last_event_id=0&key=" + seedSlug},
 		"/api/v1/webhooks":                {"/api/v1/webhooks"},
 		"/api/v1/webhooks/:id":            {"/api/v1/webhooks/1"},
 		"/api/v1/webhooks/:id/deliveries": {"/api/v1/webhooks/1/deliveries"},
+		"/counts.js":                      {"/counts.js"},
+		"/api/v1/sites":                   {"/api/v1/sites"},
+		"/api/v1/sites/:site":             {"/api/v1/sites/default"},
+		"/api/v1/sites/:site/thread":      {"/api/v1/sites/default/thread?key=" + seedSlug},
+		"/api/v1/sites/:site/comments":    {siteThread, siteThread + "&sort=newest", siteThread + "&sort=top&limit=1"},
+		"/api/v1/sites/:site/counts":      {"/api/v1/sites/default/counts?key=" + seedSlug},
+		"/api/v1/sites/:site/fragment":    {"/api/v1/sites/default/fragment?key=" + seedSlug, "/api/v1/sites/default/fragment?limit=1&key=" + seedSlug},
+		"/api/v1/admin/users/:id/sites":   {"/api/v1/admin/users/1/sites"},
 	}
 }
 

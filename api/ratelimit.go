@@ -17,6 +17,12 @@ const (
 	authBurst       = 5
 	actionPerMinute = 10 // edit, delete, vote and flag, per user and kind
 	actionBurst     = 10
+	// Threads a client may open by commenting first on new pages, per IP:
+	// a reader rarely opens more than a few, a script walking made-up URLs
+	// would otherwise grow the database at will.
+	threadsPerMinute = 2
+	threadBurst      = 5
+	threadsPerHour   = 20
 )
 
 // rateLimits holds the limiters of one server. With Config.RateLimit off
@@ -27,6 +33,7 @@ type rateLimits struct {
 	now     func() time.Time
 	auth    *moderation.Limiter
 	actions *moderation.Limiter
+	threads *moderation.Limiter
 
 	mu        sync.Mutex
 	post      *moderation.Limiter
@@ -38,6 +45,7 @@ func newRateLimits(cfg Config, mod *moderation.Service) *rateLimits {
 	if cfg.RateLimit {
 		rl.auth = moderation.NewLimiter(authPerMinute, authBurst, 0, cfg.Now)
 		rl.actions = moderation.NewLimiter(actionPerMinute, actionBurst, 0, cfg.Now)
+		rl.threads = moderation.NewLimiter(threadsPerMinute, threadBurst, threadsPerHour, cfg.Now)
 	}
 	return rl
 }
@@ -74,6 +82,15 @@ func (rl *rateLimits) byUser(kind string) echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// openThread counts one thread opened by a first comment against the
+// client's allowance.
+func (rl *rateLimits) openThread(c echo.Context) error {
+	if ok, wait := rl.threads.Allow("ip:" + c.RealIP()); !ok {
+		return tooMany(wait)
+	}
+	return nil
 }
 
 // posting limits new comments per IP and per user (guests by IP alone) at the

@@ -12,13 +12,19 @@ const maxBody = "64KiB"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, middleware.RequestID(), h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL, middleware.BodyLimit(maxBody))
+	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL, middleware.BodyLimit(maxBody), h.authenticate)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
-	e.GET("/metrics", h.metrics.handler(h.log))
+	if h.cfg.MetricsMux != nil {
+		h.cfg.MetricsMux.Handle("/metrics", h.metrics.httpHandler(h.log))
+	} else {
+		e.GET("/metrics", h.metrics.handler(h.log))
+	}
 
-	v1 := e.Group("/api/v1", h.authenticate)
+	// No group middleware: Echo would add a catch-all route to the group,
+	// which answers 404 where a wrong method deserves 405 with Allow.
+	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", h.openAPI)
 	v1.GET("/config", h.publicConfig)
 
@@ -44,6 +50,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
 	v1.GET("/articles/:slug/live", h.liveThread)
+	v1.GET("/sites/:site/live", h.liveSiteThread)
 
 	v1.GET("/webhooks", h.listWebhooks, requireAdmin)
 	v1.POST("/webhooks", h.createWebhook, requireAdmin)
@@ -54,6 +61,8 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/webhooks/:id/deliveries/:delivery/replay", h.replayDelivery, requireAdmin)
 
 	h.registerModeration(v1)
+	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
+	headForEveryGet(e) // last: it covers every GET route above
 }

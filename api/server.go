@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"runtime"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 	"github.com/parley-comments/parley/notify"
+	"github.com/parley-comments/parley/sites"
 )
 
 // Config is everything the HTTP layer needs; main builds it from the environment.
@@ -36,6 +38,11 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// QuietRequests turns off the log line of every request.
+	QuietRequests bool
+	// MetricsMux, when set, serves /metrics instead of the main router, for
+	// a listen address of its own (PARLEY_METRICS_ADDR).
+	MetricsMux *http.ServeMux
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
@@ -69,6 +76,7 @@ type handler struct {
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
 	live     *liveHub // nil without a bus
+	sites    *sites.Directory
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -80,6 +88,7 @@ func NewServer(cfg Config) *echo.Echo {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	cfg.Logger = slog.New(RequestIDLogs(cfg.Logger.Handler()))
 	if cfg.AccessTTL == 0 {
 		cfg.AccessTTL = 15 * time.Minute
 	}
@@ -98,6 +107,7 @@ func NewServer(cfg Config) *echo.Echo {
 		mod:      moderation.NewService(cfg.Store, now),
 		log:      cfg.Logger,
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes

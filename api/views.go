@@ -25,6 +25,7 @@ func newUserView(u *models.User, viewer *models.User) userView {
 }
 
 type articleView struct {
+	Site           string    `json:"site"`
 	Slug           string    `json:"slug"`
 	Title          string    `json:"title"`
 	Body           string    `json:"body"`
@@ -36,7 +37,7 @@ type articleView struct {
 }
 
 func newArticleView(a *models.Article) articleView {
-	return articleView{Slug: a.Slug, Title: a.Title, Body: a.Body, URL: a.URL, PublishedAt: a.PublishedAt.UTC(),
+	return articleView{Site: a.SiteID, Slug: a.Slug, Title: a.Title, Body: a.Body, URL: a.URL, PublishedAt: a.PublishedAt.UTC(),
 		CommentCount: a.CommentCount, CommentsLocked: a.CommentsLocked, ModerationMode: a.ModerationMode}
 }
 

@@ -211,7 +211,7 @@ func explain(ctx context.Context, d *database, w *os.File) error {
 		return err
 	}
 	defer closeDirect(db)
-	article, err := models.ThreadArticle(ctx, db, slug20k)
+	article, err := models.ThreadArticle(ctx, db, models.DefaultSite, slug20k)
 	if err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func explain(ctx context.Context, d *database, w *os.File) error {
 		name string
 		run  func() error
 	}{
-		{"article lookup", func() error { _, err := models.ThreadArticle(ctx, db, slug20k); return err }},
+		{"article lookup", func() error { _, err := models.ThreadArticle(ctx, db, models.DefaultSite, slug20k); return err }},
 		{"thread, first page, public (20,000 comments)", func() error {
 			_, err := models.LoadThread(ctx, db, models.ThreadQuery{ArticleID: article.ID, Sort: models.SortOldest, Limit: 50})
 			return err

@@ -30,6 +30,8 @@ const (
 	Banned               Code = "banned"                 // under an active ban
 	Locked               Code = "locked"                 // the article's comments are closed
 	EditWindowClosed     Code = "edit_window_closed"     // too late for an author's edit
+	AutoThreadsOff       Code = "auto_threads_off"       // the site's threads are created by its admins only
+	OriginNotAllowed     Code = "origin_not_allowed"     // a thread opened from outside the site's origins
 	NotFound             Code = "not_found"              // no such thing, or not visible to the caller
 	MethodNotAllowed     Code = "method_not_allowed"     // the route exists, the method does not
 	Conflict             Code = "conflict"               // clashes with the current state

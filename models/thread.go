@@ -106,12 +106,12 @@ type ArticleRef struct {
 	Version      int64
 }
 
-// ThreadArticle looks an article up by slug for a thread read. It reads
-// three narrow columns (the article's body can be long) and, being read on
-// every request, is what read caches learn the current version from.
-func ThreadArticle(ctx context.Context, db *gorm.DB, slug string) (ArticleRef, error) {
+// ThreadArticle looks an article up by site and key for a thread read. It
+// reads three narrow columns (the article's body can be long) and, being
+// read on every request, is what read caches learn the current version from.
+func ThreadArticle(ctx context.Context, db *gorm.DB, site, slug string) (ArticleRef, error) {
 	var a ArticleRef
-	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version FROM articles WHERE site_id = ? AND slug = ?", DefaultSite, slug).Row().
+	err := db.WithContext(ctx).Raw("SELECT id, comment_count, version FROM articles WHERE site_id = ? AND slug = ?", site, slug).Row().
 		Scan(&a.ID, &a.CommentCount, &a.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("article %q: %w", slug, ErrNotFound)

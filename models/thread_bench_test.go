@@ -84,7 +84,7 @@ func BenchmarkLoadThread(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("comments=%d/article-lookup", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := models.ThreadArticle(b.Context(), store.Read, "thread"); err != nil {
+				if _, err := models.ThreadArticle(b.Context(), store.Read, models.DefaultSite, "thread"); err != nil {
 					b.Fatal(err)
 				}
 			}

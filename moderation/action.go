@@ -108,10 +108,17 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 	if err != nil {
 		return nil, err
 	}
+	limited, err := s.SitesOf(ctx, moderator)
+	if err != nil {
+		return nil, err
+	}
 	now := s.Now()
 	var c models.Comment
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Clauses(rowLock).Take(&c, id).Error; err != nil {
+			return err
+		}
+		if err := checkSites(tx, limited, &c); err != nil {
 			return err
 		}
 		flagged, err := openFlagged(tx, []uint{id})
@@ -199,6 +206,10 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 	if err != nil {
 		return 0, err
 	}
+	limited, err := s.SitesOf(ctx, moderator)
+	if err != nil {
+		return 0, err
+	}
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -211,6 +222,13 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 		}
 		if len(rows) != len(ids) {
 			return fmt.Errorf("comment %d: %w", firstMissing(ids, rows), models.ErrNotFound)
+		}
+		loaded := make([]*models.Comment, len(rows))
+		for i := range rows {
+			loaded[i] = &rows[i]
+		}
+		if err := checkSites(tx, limited, loaded...); err != nil {
+			return err
 		}
 		flagged, err := openFlagged(tx, ids)
 		if err != nil {

@@ -35,6 +35,9 @@ type BanRequest struct {
 // comment's status, flags and audit entry) and the ban's audit entry are
 // written in one transaction.
 func (s *Service) Ban(ctx context.Context, userID uint, by *models.User, req BanRequest) (*models.User, error) {
+	if err := s.requireAllSites(ctx, by); err != nil {
+		return nil, err
+	}
 	reason, err := cleanReason(req.Reason)
 	if err != nil {
 		return nil, err
@@ -101,6 +104,9 @@ func (s *Service) Ban(ctx context.Context, userID uint, by *models.User, req Ban
 // records when in the ban's record. A user without one is ErrConflict. The
 // same people may unban as may ban.
 func (s *Service) Unban(ctx context.Context, userID uint, by *models.User) error {
+	if err := s.requireAllSites(ctx, by); err != nil {
+		return err
+	}
 	now := s.Now()
 	err := s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
 		var u models.User

@@ -26,7 +26,11 @@ type edit struct {
 // Edit replaces a comment's body: its author within the edit window, or a
 // moderator at any time. The new body is decided on again.
 func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw string) (*models.Comment, error) {
-	rules, matcher, err := s.rulesAndMatcher(ctx)
+	site, err := s.siteOfComment(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rules, matcher, err := s.siteRulesAndMatcher(ctx, site)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,11 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 	if flagger.ActiveBan(now) == models.BanNormal {
 		return nil, ErrBanned
 	}
-	rules, err := s.Rules(ctx)
+	siteID, err := s.siteOfComment(ctx, commentID)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := s.RulesFor(ctx, siteID)
 	if err != nil {
 		return nil, err
 	}

@@ -29,9 +29,10 @@ const (
 
 // QueueQuery selects one page of the moderation queue.
 type QueueQuery struct {
-	State   string // QueuePending when empty
-	Article string // an article's slug; empty for all articles
-	Sort    string // empty: SortFlags for pending and flagged, SortNewest for spam and rejected
+	State   string   // QueuePending when empty
+	Article string   // an article's slug (of the default site); empty for all articles
+	Sites   []string // the sites to cover; nil for all (a moderator limited to some)
+	Sort    string   // empty: SortFlags for pending and flagged, SortNewest for spam and rejected
 	Limit   int
 	Cursor  string
 }
@@ -39,6 +40,7 @@ type QueueQuery struct {
 // QueueItem is one comment in the queue, with what a moderator decides on.
 type QueueItem struct {
 	Comment      models.Comment
+	ArticleSite  string
 	ArticleSlug  string
 	ArticleTitle string
 	// Author is the comment's author (ID, Username, DisplayName only), nil for a guest.
@@ -91,6 +93,7 @@ const flaggedSQL = "c.id IN (SELECT comment_id FROM flags WHERE resolved_at IS N
 
 type queueRow struct {
 	models.Comment    `gorm:"embedded"`
+	ArticleSite       string
 	ArticleSlug       string
 	ArticleTitle      string
 	AuthorUsername    *string
@@ -141,7 +144,7 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (*QueuePage, error) {
 // after its cursor, in its order.
 func queueQuery(db *gorm.DB, q QueueQuery) (*gorm.DB, error) {
 	query := db.Table("comments c").
-		Select("c.*, a.slug AS article_slug, a.title AS article_title, u.username AS author_username, " +
+		Select("c.*, a.site_id AS article_site, a.slug AS article_slug, a.title AS article_title, u.username AS author_username, " +
 			"u.display_name AS author_display_name, " + openFlagsSQL + " AS open_flags").
 		Joins("JOIN articles a ON a.id = c.article_id").
 		Joins("LEFT JOIN users u ON u.id = c.author_id")
@@ -156,6 +159,9 @@ func queueQuery(db *gorm.DB, q QueueQuery) (*gorm.DB, error) {
 		}
 	} else {
 		query = query.Where("c.status = ?", q.State)
+	}
+	if q.Sites != nil {
+		query = query.Where("a.site_id IN ?", q.Sites)
 	}
 	if q.Article != "" {
 		var articleID uint
@@ -196,7 +202,7 @@ func (r queueRow) item(reasons map[string]int, notes []FlagNote) QueueItem {
 	if reasons == nil {
 		reasons = map[string]int{}
 	}
-	item := QueueItem{Comment: r.Comment, ArticleSlug: r.ArticleSlug, ArticleTitle: r.ArticleTitle,
+	item := QueueItem{Comment: r.Comment, ArticleSite: r.ArticleSite, ArticleSlug: r.ArticleSlug, ArticleTitle: r.ArticleTitle,
 		Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons, Notes: notes}, Holds: splitHolds(r.Holds)}
 	if r.AuthorID != nil && r.AuthorUsername != nil {
 		item.Author = &models.User{ID: *r.AuthorID, Username: *r.AuthorUsername, DisplayName: deref(r.AuthorDisplayName)}
@@ -288,8 +294,9 @@ func decodeQueueCursor(cursor, state, sort string) (flags int, id uint, err erro
 	return f, uint(n), nil
 }
 
-// Stats counts the comments in each queue, in two indexed queries.
-func (s *Service) Stats(ctx context.Context) (QueueStats, error) {
+// Stats counts the comments in each queue, in two indexed queries; sites,
+// when not nil, limits the counts to those sites' comments.
+func (s *Service) Stats(ctx context.Context, sites []string) (QueueStats, error) {
 	db := s.Store.Read.WithContext(ctx)
 	var rows []struct {
 		Status string
@@ -298,9 +305,14 @@ func (s *Service) Stats(ctx context.Context) (QueueStats, error) {
 	// The statuses are written into the statement, not bound: a generic plan
 	// (PostgreSQL's prepared statements) cannot tell three rare statuses from
 	// approved, and counted them by reading every comment.
-	if err := db.Model(&models.Comment{}).Select("status, COUNT(*) AS n").
-		Where("status IN ('" + models.StatusPending + "', '" + models.StatusSpam + "', '" + models.StatusRejected + "')").
-		Group("status").Scan(&rows).Error; err != nil {
+	counts := db.Table("comments c").Select("c.status, COUNT(*) AS n").
+		Where("c.status IN ('" + models.StatusPending + "', '" + models.StatusSpam + "', '" + models.StatusRejected + "')")
+	flaggedQ := db.Table("comments c").Where(flaggedSQL)
+	if sites != nil {
+		counts = counts.Joins("JOIN articles a ON a.id = c.article_id").Where("a.site_id IN ?", sites)
+		flaggedQ = flaggedQ.Joins("JOIN articles a ON a.id = c.article_id").Where("a.site_id IN ?", sites)
+	}
+	if err := counts.Group("c.status").Scan(&rows).Error; err != nil {
 		return QueueStats{}, fmt.Errorf("count queues: %w", models.MapError(err))
 	}
 	var st QueueStats
@@ -315,7 +327,7 @@ func (s *Service) Stats(ctx context.Context) (QueueStats, error) {
 		}
 	}
 	var flagged int64
-	if err := db.Table("comments c").Where(flaggedSQL).Count(&flagged).Error; err != nil {
+	if err := flaggedQ.Count(&flagged).Error; err != nil {
 		return QueueStats{}, fmt.Errorf("count flagged: %w", models.MapError(err))
 	}
 	st.Flagged = int(flagged)
@@ -335,14 +347,18 @@ type LogPage struct {
 	NextCursor string
 }
 
-// Log returns a page of the audit log, newest first, in one query.
-func (s *Service) Log(ctx context.Context, limit int, cursor string) (*LogPage, error) {
+// Log returns a page of the audit log, newest first, in one query. sites,
+// when not nil, keeps the actions on those sites' comments.
+func (s *Service) Log(ctx context.Context, limit int, cursor string, sites []string) (*LogPage, error) {
 	if limit <= 0 {
 		limit = 50
 	}
 	q := s.Store.Read.WithContext(ctx).Table("audit_log l").
 		Select("l.*, COALESCE(u.username, '') AS moderator_username, COALESCE(u.display_name, '') AS moderator_display_name").
 		Joins("LEFT JOIN users u ON u.id = l.moderator_id")
+	if sites != nil {
+		q = q.Where("l.target_type = 'comment' AND l.target_id IN (SELECT c.id FROM comments c JOIN articles a ON a.id = c.article_id WHERE a.site_id IN ?)", sites)
+	}
 	if cursor != "" {
 		id, err := decodeLogCursor(cursor)
 		if err != nil {

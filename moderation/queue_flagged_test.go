@@ -141,7 +141,7 @@ func TestService_QueueFlaggedAmongMany(t *testing.T) {
 		}
 	}
 
-	st, err := f.svc.Stats(f.ctx)
+	st, err := f.svc.Stats(f.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestService_QueueFlaggedPlans(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := f.svc.Stats(f.ctx); err != nil {
+	if _, err := f.svc.Stats(f.ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(statements) != 6 {

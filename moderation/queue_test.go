@@ -197,7 +197,7 @@ func TestService_QueueQueryCount(t *testing.T) {
 
 func TestService_Stats(t *testing.T) {
 	q := newQueueFixture(t)
-	st, err := q.svc.Stats(q.ctx)
+	st, err := q.svc.Stats(q.ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestService_Log(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("pagination does not end")
 		}
-		page, err := f.svc.Log(f.ctx, 2, cursor)
+		page, err := f.svc.Log(f.ctx, 2, cursor, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -242,6 +242,6 @@ func TestService_Log(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("log targets = %v, want %v", got, want)
 	}
-	_, err := f.svc.Log(f.ctx, 2, "bad!")
+	_, err := f.svc.Log(f.ctx, 2, "bad!", nil)
 	wantErr(t, err, models.ErrBadCursor)
 }

@@ -39,6 +39,7 @@ type Service struct {
 	rules    Rules
 	matcher  *Matcher
 	loadedAt time.Time
+	sites    map[string]*siteRules // see RulesFor
 }
 
 // NewService returns a Service on store; now may be nil for the wall clock.

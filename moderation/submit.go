@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // Guest describes a comment posted without an account.
@@ -22,17 +24,29 @@ type Guest struct {
 
 // Submission is a new comment as the API received it.
 type Submission struct {
-	Slug     string
+	Site     string       // the article's site; empty for the default site
+	Slug     string       // the article's key within its site
 	Author   *models.User // nil for a guest
 	Guest    *Guest
 	Body     string
 	ParentID *uint
 	IP       string
+	// Open, when set, creates the article if the site has none under Slug
+	// yet, in the comment's transaction: a refused comment leaves no thread.
+	Open *Opening
+}
+
+// Opening is the thread a first comment creates for a page that has none.
+// Whoever sets it has checked that the site lets this page open one.
+type Opening struct {
+	Title string
+	URL   string
 }
 
 // Submit validates, decides on and stores a new comment.
 func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, error) {
-	rules, matcher, err := s.rulesAndMatcher(ctx)
+	site := cmp.Or(in.Site, models.DefaultSite)
+	rules, matcher, err := s.siteRulesAndMatcher(ctx, site)
 	if err != nil {
 		return nil, err
 	}
@@ -49,11 +63,15 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 			return nil, err
 		}
 	}
-	article, err := s.articleBySlug(ctx, in.Slug)
+	now := s.Now()
+	article, err := s.articleBySlug(ctx, site, in.Slug)
+	if errors.Is(err, models.ErrNotFound) && in.Open != nil {
+		article, err = &models.Article{SiteID: site, Slug: in.Slug, Title: in.Open.Title, URL: in.Open.URL,
+			PublishedAt: now, ModerationMode: "post", CreatedAt: now, UpdatedAt: now}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now()
 	c := &models.Comment{ArticleID: article.ID, GuestName: guestName, GuestEmail: guestEmail, IP: in.IP,
 		Body: body, BodyHash: hashBody(body), RenderVersion: markup.Version, CreatedAt: now, UpdatedAt: now}
 	if in.ParentID != nil {
@@ -83,6 +101,13 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 	}
 	c.Status, c.Holds, c.Shadow = v.Status, strings.Join(v.Holds, ","), v.Shadow
 	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		if c.ArticleID == 0 {
+			id, err := openThread(tx, *article)
+			if err != nil {
+				return err
+			}
+			c.ArticleID = id
+		}
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
@@ -154,12 +179,32 @@ func (s *Service) hiddenAncestor(ctx context.Context, id uint) (bool, error) {
 
 // articleBySlug loads what Submit needs of an article: not its body, which
 // can be long.
-func (s *Service) articleBySlug(ctx context.Context, slug string) (*models.Article, error) {
+func (s *Service) articleBySlug(ctx context.Context, site, slug string) (*models.Article, error) {
 	var a models.Article
-	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
-		return nil, fmt.Errorf("article %q: %w", slug, models.MapError(err))
+	if err := s.Store.Read.WithContext(ctx).Select("id", "moderation_mode", "comments_locked").Where("site_id = ? AND slug = ?", site, slug).Take(&a).Error; err != nil {
+		return nil, fmt.Errorf("article %q of site %q: %w", slug, site, models.MapError(err))
 	}
 	return &a, nil
+}
+
+// openThread stores a, a page's first thread, and returns its id. A first
+// comment posted at the same moment may have created it already: then that
+// article is the thread.
+func openThread(tx *gorm.DB, a models.Article) (uint, error) {
+	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&a).Error; err != nil {
+		return 0, fmt.Errorf("open thread %q: %w", a.Slug, err)
+	}
+	if a.ID != 0 {
+		return a.ID, nil
+	}
+	var id uint
+	if err := tx.Model(&models.Article{}).Where("site_id = ? AND slug = ?", a.SiteID, a.Slug).Pluck("id", &id).Error; err != nil {
+		return 0, fmt.Errorf("open thread %q: %w", a.Slug, err)
+	}
+	if id == 0 {
+		return 0, fmt.Errorf("open thread %q: %w", a.Slug, models.ErrNotFound)
+	}
+	return id, nil
 }
 
 // authorFacts gathers what Decide needs to know about the author, with

@@ -82,7 +82,7 @@ func (p Patch) apply(s *models.Site) error {
 			r, err := moderation.ParseRules([]byte(*p.Rules))
 			var invalid *fault.Error
 			switch {
-			case errors.As(err, &invalid):
+			case errors.As(err, &invalid) && len(invalid.Fields) > 0:
 				for k, v := range invalid.Fields {
 					fields["rules."+k] = v
 				}
@@ -170,12 +170,16 @@ func Get(ctx context.Context, db *gorm.DB, id string) (*models.Site, error) {
 	return &s, nil
 }
 
-// List returns up to limit sites with ids after after, in id order.
-func List(ctx context.Context, db *gorm.DB, after string, limit int) ([]models.Site, error) {
+// List returns up to limit sites with ids after after, in id order; only,
+// when not nil, keeps the sites it names.
+func List(ctx context.Context, db *gorm.DB, after string, limit int, only []string) ([]models.Site, error) {
 	var out []models.Site
 	q := db.WithContext(ctx).Order("id").Limit(limit)
 	if after != "" {
 		q = q.Where("id > ?", after)
+	}
+	if only != nil {
+		q = q.Where("id IN ?", only)
 	}
 	if err := q.Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list sites: %w", models.MapError(err))

@@ -74,7 +74,7 @@ func TestSiteLifecycle(t *testing.T) {
 		t.Fatalf("update of a missing site: %v", err)
 	}
 
-	list, err := sites.List(ctx, st.Read, "", 10)
+	list, err := sites.List(ctx, st.Read, "", 10, nil)
 	if err != nil || len(list) != 2 || list[0].ID != "default" || list[1].ID != "travel" {
 		t.Fatalf("list = %+v, %v", list, err)
 	}

@@ -40,3 +40,29 @@ func Paragraphs(body string) []string {
 	}
 	return out
 }
+
+//go:embed fragment.html.tmpl
+var fragmentSource string
+
+// Fragment is a thread's approved comments as HTML, for blogs without
+// JavaScript and for crawlers; execute "fragment" with a Thread.
+var Fragment = template.Must(template.New("fragment").Parse(fragmentSource))
+
+// Thread is what a fragment shows: a page of a thread's public comments.
+type Thread struct {
+	Key      string
+	Total    int
+	Comments []FragmentComment
+	More     string // the next page's URL, empty on the last page
+}
+
+// FragmentComment is one comment of a fragment, with its replies nested.
+type FragmentComment struct {
+	ID          uint
+	Deleted     bool
+	Author      string
+	Created     string // RFC 3339
+	CreatedText string
+	BodyHTML    template.HTML // sanitized when stored (markup.Render)
+	Replies     []FragmentComment
+}

@@ -3,8 +3,16 @@
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
   const params = new URLSearchParams(location.search);
-  const slug = params.get("article") || "";
+  // The page's thread: its site and key (the old data-article="SLUG" is the
+  // default site's key), and for a first comment the page's title and address.
+  const legacy = params.has("article"); // an existing article of the default site, by slug
+  const slug = (legacy ? params.get("article") : params.get("key")) || "";
+  const page = { title: params.get("title") || "", url: params.get("url") || "" };
   const parentOrigin = params.get("parent") || "";
+  const threadPath = `/sites/${encodeURIComponent(params.get("site") || "default")}`;
+  const paths = legacy
+    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}`, live: `/articles/${encodeURIComponent(slug)}/live` }
+    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}`, live: `${threadPath}/live?key=${encodeURIComponent(slug)}` };
   const app = $("#app");
   const thread = $("#thread");
   const status = $("#status");
@@ -332,6 +340,8 @@
     const a = c.author || {};
     $(".c-author", li).textContent = c.deleted ? "deleted" : a.display_name || a.username || a.guest_name || "anonymous";
     $(".c-guest", li).hidden = c.deleted || !a.guest_name;
+    const link = $(".c-link", li);
+    link.href = permalink(c.id);
     const t = $(".c-time", li);
     t.dateTime = c.created_at;
     t.title = exact(c.created_at);
@@ -385,6 +395,50 @@
     $("#empty").hidden = thread.children.length > 0;
   }
 
+  // ---- permalinks: PAGE#parley-comment-ID opens the blog page at that comment
+  function permalink(id) {
+    const base = page.url || (parentOrigin ? parentOrigin + "/" : "");
+    if (!/^https?:/i.test(base)) return "#parley-comment-" + id;
+    return base.replace(/#.*$/, "") + "#parley-comment-" + id;
+  }
+
+  // show loads pages until the comment is on one (the thread holds it past
+  // "load more"), then highlights it and asks the blog page to scroll to it.
+  const maxPermalinkPages = 100;
+  async function show(id) {
+    if (!id) return;
+    if (!document.getElementById("c-" + id)) {
+      // Not on the first page: walk on only if the reader may see it at all.
+      try { await api("GET", `/comments/${id}`); } catch { return; }
+    }
+    for (let i = 0; !document.getElementById("c-" + id) && S.cursor && i < maxPermalinkPages; i++) {
+      const before = S.loads;
+      await load(false);
+      if (S.loads !== before + 1) return; // another load started: the reader moved on
+    }
+    const li = document.getElementById("c-" + id);
+    if (!li) return;
+    for (const old of thread.querySelectorAll("li.c.target")) old.classList.remove("target");
+    for (let p = li.parentElement && li.parentElement.closest("li.c"); p; p = p.parentElement && p.parentElement.closest("li.c")) {
+      if (p.classList.contains("collapsed")) {
+        p.classList.remove("collapsed");
+        syncToggle(p);
+      }
+    }
+    li.classList.add("target");
+    const top = Math.round(li.getBoundingClientRect().top + window.scrollY);
+    if (window.parent !== window && parentOrigin) {
+      try { window.parent.postMessage({ type: "parley:scroll", top }, parentOrigin); } catch { /* no usable parent */ }
+    } else {
+      li.scrollIntoView({ block: "center" });
+    }
+  }
+  addEventListener("message", (e) => {
+    const m = e.data;
+    if (e.origin !== parentOrigin || e.source !== window.parent || !m || m.type !== "parley:show") return;
+    show(Number(m.comment) || 0);
+  });
+
   // ---- loading the thread
   async function load(reset) {
     const q = new URLSearchParams({ sort: S.sort, limit: "50" });
@@ -394,7 +448,7 @@
     more.disabled = true;
     app.setAttribute("aria-busy", "true");
     try {
-      const data = await api("GET", `/articles/${encodeURIComponent(slug)}/comments?${q}`);
+      const data = await api("GET", paths.list + q);
       if (seq !== S.loads) return;
       if (reset) {
         thread.replaceChildren();
@@ -482,7 +536,7 @@
         try {
           const res = edit
             ? await api("PATCH", `/comments/${edit.id}`, { body: text })
-            : await api("POST", `/articles/${encodeURIComponent(slug)}/comments`, body);
+            : await api("POST", paths.post, legacy ? body : { key: slug, title: page.title, url: page.url, ...body });
           const c = res.comment || res;
           if (!edit) box.value = ""; // only now is the text safe on the server
           onDone(c);
@@ -501,6 +555,7 @@
 
   function added(c) {
     seen(c.id);
+    follow();
     if (c.status === "pending") announce("Thanks! Your comment is awaiting moderation.");
     else {
       S.total++;
@@ -736,9 +791,16 @@
     }
     fill(li, { ...old, ...c, my_vote: old.my_vote, replies: old.replies });
   }
+  let stream = null;
   function follow() {
-    if (!window.EventSource) return;
-    const es = new EventSource(`/api/v1/articles/${encodeURIComponent(slug)}/live`);
+    if (!window.EventSource || stream) return;
+    const es = new EventSource("/api/v1" + paths.live);
+    stream = es;
+    // A page's thread may not exist until its first comment: follow() runs
+    // again after posting. Other failures are retried by EventSource itself.
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED) stream = null;
+    });
     const on = (name, fn) => es.addEventListener(name, (e) => {
       let d = {};
       try { d = JSON.parse(e.data); } catch { return; }
@@ -778,7 +840,7 @@
     const quiet = (p) => p.catch(() => null);
     const [cfg, article, who] = await Promise.all([
       quiet(api("GET", "/config")),
-      quiet(api("GET", `/articles/${encodeURIComponent(slug)}`)),
+      quiet(api("GET", paths.article)),
       store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
     ]);
     if (cfg) Object.assign(S.cfg, cfg);
@@ -789,6 +851,7 @@
     syncCompose();
     follow(); // before the first load, so nothing posted in between is missed
     await load(true);
+    await show(Number(params.get("comment")) || 0);
   }
   start();
 })();
