@@ -272,6 +272,10 @@ func (h *handler) stream(c echo.Context, site, key string) error {
 	if err != nil {
 		return err
 	}
+	if c.Request().Method == http.MethodHead { // the headers say it all
+		streamHeaders(c.Response().Header())
+		return c.NoContent(http.StatusOK)
+	}
 	s, err := h.live.open(a.ID, c.RealIP())
 	if err != nil {
 		return err
@@ -284,10 +288,7 @@ func (h *handler) stream(c echo.Context, site, key string) error {
 		return err
 	}
 	w := c.Response()
-	hd := w.Header()
-	hd.Set(echo.HeaderContentType, "text/event-stream")
-	hd.Set(echo.HeaderCacheControl, "no-store")
-	hd.Set("X-Accel-Buffering", "no") // proxies must pass events at once
+	streamHeaders(w.Header())
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w.Writer)
 	send := func(b []byte) error {
@@ -331,6 +332,12 @@ func (h *handler) stream(c echo.Context, site, key string) error {
 			return nil
 		}
 	}
+}
+
+func streamHeaders(hd http.Header) {
+	hd.Set(echo.HeaderContentType, "text/event-stream")
+	hd.Set(echo.HeaderCacheControl, "no-store")
+	hd.Set("X-Accel-Buffering", "no") // proxies must pass events at once
 }
 
 // replay encodes what a resuming client missed since last, or, on a first
