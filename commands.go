@@ -29,6 +29,8 @@ var commands = []command{
 	{"version", "", "print the version and the VCS revision of this build", runVersion},
 	{"admin reset-password", "USERNAME", "give USERNAME a new one-time password and end all their logins", runResetPassword},
 	{"user create", "--role user|moderator|admin USERNAME", "create an account and print its one-time password", runCreateUser},
+	{"import", "--format disqus|wordpress|commento|remark42|isso|parley --site SITE [--dry-run] [--map RULES] FILE", "import comments from another system or a Parley export", runImport},
+	{"export", "[--site SITE] FILE", "write every thread, comment, account (no passwords), vote, flag and log entry as JSON Lines", runExport},
 }
 
 // Exit statuses, as the operator's scripts see them.

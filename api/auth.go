@@ -55,6 +55,13 @@ func (h *handler) register(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.User.Email != nil && h.cfg.Mail {
+		// The account exists either way; a verification mail that could not
+		// be queued can be asked for again (POST /auth/email-verification).
+		if err := h.identity.SendVerification(c.Request().Context(), s.User); err != nil {
+			h.log.Warn("queue verification mail", "user", s.User.ID, "err", err)
+		}
+	}
 	return c.JSON(http.StatusCreated, newSessionView(s))
 }
 

@@ -44,6 +44,20 @@ type page struct {
 	body    []byte
 	etag    string
 	marks   []commentMark
+
+	// gz and br are body compressed, for a shared page worth compressing
+	// (set before the page is shared, read-only after).
+	gz, br []byte
+}
+
+// compress fills gz and br once, when the shared page is built, and
+// reports whether the page was worth it.
+func (p *page) compress() bool {
+	if len(p.body) < minCompressSize {
+		return false
+	}
+	p.gz, p.br = compressBody(p.body)
+	return true
 }
 
 // newPage wraps an encoded body; the ETag hashes the bytes themselves, so
@@ -54,7 +68,7 @@ func newPage(version int64, body []byte, marks []commentMark) *page {
 
 // cost is what a page holds in memory, roughly.
 func (p *page) cost() int {
-	return cap(p.body) + cap(p.marks)*int(unsafe.Sizeof(commentMark{})) + 200
+	return cap(p.body) + len(p.gz) + len(p.br) + cap(p.marks)*int(unsafe.Sizeof(commentMark{})) + 200
 }
 
 // personalize appends to out the page as a signed-in reader sees it when
@@ -139,6 +153,7 @@ type pageCache struct {
 	flights singleflight.Group
 
 	hits, misses, evictions atomic.Uint64
+	compressions            atomic.Uint64 // pages compressed, one per page and version
 }
 
 func newPageCache(maxBytes int) *pageCache {
@@ -253,14 +268,31 @@ func (pc *pageCache) size() (bytes, pages int) {
 func servePage(c echo.Context, p *page, cacheControl string) error {
 	hd := c.Response().Header()
 	hd.Set(echo.HeaderCacheControl, cacheControl)
-	hd.Set("ETag", p.etag)
 	// A shared cache must not hand a signed-in reader the anonymous page.
 	hd.Add(echo.HeaderVary, echo.HeaderAuthorization)
+	// A page compressed when built goes out as it is (the compression
+	// middleware leaves a response with a Content-Encoding alone); any
+	// other is compressed there, on the fly, if the client accepts it.
+	body, etag := p.body, p.etag
+	accept := c.Request().Header.Get(echo.HeaderAcceptEncoding)
+	switch {
+	case p.br != nil && accepts(accept, "br"):
+		body, etag = p.br, p.etag[:len(p.etag)-1]+`-br"`
+		hd.Set(echo.HeaderContentEncoding, "br")
+	case p.gz != nil && accepts(accept, "gzip"):
+		body, etag = p.gz, p.etag[:len(p.etag)-1]+`-gzip"`
+		hd.Set(echo.HeaderContentEncoding, "gzip")
+	}
+	if p.gz != nil {
+		hd.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
+	}
+	hd.Set("ETag", etag)
+	// The compression middleware took any encoding suffix off the tags.
 	if etagMatches(c.Request().Header.Get("If-None-Match"), p.etag) {
 		return c.NoContent(304)
 	}
-	hd.Set(echo.HeaderContentLength, strconv.Itoa(len(p.body)))
-	return c.Blob(200, echo.MIMEApplicationJSON, p.body)
+	hd.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
+	return c.Blob(200, echo.MIMEApplicationJSON, body)
 }
 
 // etagMatches applies If-None-Match's weak comparison (RFC 9110 13.1.2).

@@ -93,7 +93,11 @@ func threadQuery(c echo.Context) (models.ThreadQuery, error) {
 func (h *handler) sharedPage(ctx context.Context, q models.ThreadQuery, a models.ArticleRef, slug string) (*page, error) {
 	key := pageKey{article: a.ID, sort: q.Sort, limit: q.Limit, cursor: q.Cursor}
 	p, _, err := h.pages.get(ctx, key, a.Version, func(ctx context.Context) (*page, error) {
-		return h.buildPage(ctx, q, a, slug, nil, nil, nil, true)
+		p, err := h.buildPage(ctx, q, a, slug, nil, nil, nil, true)
+		if err == nil && p.compress() { // once per version, for every reader of it
+			h.pages.compressions.Add(1)
+		}
+		return p, err
 	})
 	return p, err
 }

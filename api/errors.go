@@ -46,6 +46,8 @@ var statusOf = map[fault.Code]int{
 	fault.RateLimited:          http.StatusTooManyRequests,
 	fault.Unavailable:          http.StatusServiceUnavailable,
 	fault.StorageFull:          http.StatusInsufficientStorage,
+	fault.FeatureDisabled:      http.StatusForbidden,
+	fault.InvalidLink:          http.StatusBadRequest,
 }
 
 // codeOfStatus gives Echo's own errors (no route, bad method, missing body

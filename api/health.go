@@ -33,6 +33,10 @@ type configView struct {
 	AllowGuests       bool `json:"allow_guests"`
 	EditWindowMinutes int  `json:"edit_window_minutes"`
 	MaxBodyChars      int  `json:"max_body_chars"`
+	// Mail-based features: on only when an SMTP server is configured.
+	EmailVerification bool `json:"email_verification"`
+	MagicLinks        bool `json:"magic_links"`
+	PasswordReset     bool `json:"password_reset"`
 }
 
 // GET /api/v1/config: what the widget needs to know to draw its forms.
@@ -41,5 +45,6 @@ func (h *handler) publicConfig(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, configView{AllowGuests: h.cfg.AllowGuests, EditWindowMinutes: r.EditWindowMinutes, MaxBodyChars: r.MaxBodyChars})
+	return c.JSON(http.StatusOK, configView{AllowGuests: h.cfg.AllowGuests, EditWindowMinutes: r.EditWindowMinutes, MaxBodyChars: r.MaxBodyChars,
+		EmailVerification: h.cfg.Mail, MagicLinks: h.cfg.Mail, PasswordReset: h.cfg.Mail})
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -86,13 +87,15 @@ type account struct {
 // fixtures made on demand.
 type matrixWorld struct {
 	s    *testServer
+	mail *mailbox
 	seq  int
 	acct map[principal]*account
 }
 
 func newMatrixWorld(t *testing.T) *matrixWorld {
 	t.Helper()
-	w := &matrixWorld{s: newTestServer(t), acct: map[principal]*account{}}
+	mb, mailOn := withMail(t)
+	w := &matrixWorld{s: newTestServer(t, mailOn), mail: mb, acct: map[principal]*account{}}
 	adm := w.s.admin(t)
 	w.acct[pAdmin] = &account{id: adm.User.ID, username: "admin", password: "admin-password", token: adm.AccessToken, role: "admin"}
 	for _, p := range []principal{pUser, pOwner, pOther, pBanned, pShadow, pMod} {
@@ -452,7 +455,23 @@ func matrixRows() map[string]matrixRow {
 			return matrixRequest{path: "/api/v1/moderation/rules", body: moderation.DefaultRules()}
 		}},
 		"PATCH /api/v1/admin/users/:id": {want: admins(200), build: withID("/api/v1/admin/users/%d", (*matrixWorld).target, map[string]string{"role": "moderator"})},
+
+		// Imports and the export: admins only (the export holds every e-mail address).
+		"POST /api/v1/admin/imports": {want: admins(202), build: func(*testing.T, *matrixWorld, principal) matrixRequest {
+			return matrixRequest{path: "/api/v1/admin/imports?format=commento&site=default&dry_run=true", body: map[string]any{"version": 1, "comments": []any{}}}
+		}},
+		"GET /api/v1/admin/imports/:id": {want: admins(200), build: withID("/api/v1/admin/imports/%d", (*matrixWorld).importJob, nil)},
+		"GET /api/v1/admin/export":      {want: admins(200), build: fixed("/api/v1/admin/export")},
 	}
+}
+
+// importJob starts a dry-run import as the admin and returns its id.
+func (w *matrixWorld) importJob(t *testing.T, _ principal) uint {
+	rec := w.s.do(t, "POST", "/api/v1/admin/imports?format=commento&dry_run=true", w.token(t, pAdmin), map[string]any{"version": 1, "comments": []any{}})
+	want(t, rec, 202)
+	return decode[struct {
+		Import struct{ ID uint } `json:"import"`
+	}](t, rec).Import.ID
 }
 
 // TestAuthorizationMatrix walks the router's own route list and sends every
@@ -463,6 +482,7 @@ func matrixRows() map[string]matrixRow {
 func TestAuthorizationMatrix(t *testing.T) {
 	w := newMatrixWorld(t)
 	rows := matrixRows()
+	maps.Copy(rows, identityMatrixRows())
 	routes := w.s.e.Routes()
 	slices.SortFunc(routes, func(a, b *echo.Route) int { return strings.Compare(a.Path+" "+a.Method, b.Path+" "+b.Method) })
 	seen := map[string]bool{}

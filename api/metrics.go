@@ -94,8 +94,11 @@ func (m *metrics) registerCache(pages *pageCache) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "parley_thread_cache_evictions_total", Help: "Thread pages dropped to stay under the cache's size cap.",
 		}, func() float64 { return float64(pages.evictions.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "parley_thread_cache_compressions_total", Help: "Thread pages compressed (Brotli and gzip), once per page and version.",
+		}, func() float64 { return float64(pages.compressions.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "parley_thread_cache_bytes", Help: "Bytes of encoded thread pages held in memory.",
+			Name: "parley_thread_cache_bytes", Help: "Bytes of encoded thread pages held in memory, compressed forms included.",
 		}, func() float64 { b, _ := pages.size(); return float64(b) }),
 	)
 }

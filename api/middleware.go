@@ -180,7 +180,7 @@ func (h *handler) guardWrites(next echo.HandlerFunc) echo.HandlerFunc {
 		if !strings.HasPrefix(r.URL.Path, "/api/") {
 			return next(c)
 		}
-		if r.ContentLength != 0 && !isJSON(r.Header.Get(echo.HeaderContentType)) {
+		if r.ContentLength != 0 && !isJSON(r.Header.Get(echo.HeaderContentType)) && !isUpload(c) {
 			return fault.New(fault.UnsupportedMediaType, "send the request body as Content-Type: application/json")
 		}
 		origin := r.Header.Get(echo.HeaderOrigin)

@@ -60,7 +60,8 @@ const (
 
 func seedPrivate(t *testing.T) *privateFixture {
 	t.Helper()
-	s := newTestServer(t, func(c *api.Config) { c.AllowGuests = true })
+	_, mailOn := withMail(t) // sign-up queues a verification link: its hash is a secret too
+	s := newTestServer(t, func(c *api.Config) { c.AllowGuests = true }, mailOn)
 	f := &privateFixture{s: s, tokens: map[viewer]string{vAnon: ""}}
 	comments := "/api/v1/articles/" + seedSlug + "/comments"
 
@@ -145,6 +146,14 @@ func seedPrivate(t *testing.T) *privateFixture {
 	for _, h := range hashes {
 		f.secrets = append(f.secrets, secret{name: "a refresh token hash", value: h})
 	}
+	var linkHashes []string
+	s.store.Read.Model(&models.EmailToken{}).Pluck("token_hash", &linkHashes)
+	if len(linkHashes) == 0 {
+		t.Fatal("no one-time link was stored")
+	}
+	for _, h := range linkHashes {
+		f.secrets = append(f.secrets, secret{name: "a one-time link's hash", value: h})
+	}
 	if len(rows) < 7 || len(hashes) < 7 {
 		t.Fatalf("seeded %d password hashes and %d refresh token hashes, want at least 7 of each", len(rows), len(hashes))
 	}
@@ -153,7 +162,7 @@ func seedPrivate(t *testing.T) *privateFixture {
 
 // privateURLs lists what to fetch for each GET route; a GET route missing
 // here fails the test, so a new one is crawled too.
-func (f *privateFixture) privateURLs() map[string][]string {
+func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 	comment := func(id uint) string { return fmt.Sprintf("/api/v1/comments/%d", id) }
 	thread := "/api/v1/articles/" + seedSlug + "/comments"
 	siteThread := "/api/v1/sites/default/comments?key=" + seedSlug
@@ -192,7 +201,26 @@ func (f *privateFixture) privateURLs() map[string][]string {
 		"/api/v1/sites/:site/counts":      {"/api/v1/sites/default/counts?key=" + seedSlug},
 		"/api/v1/sites/:site/fragment":    {"/api/v1/sites/default/fragment?key=" + seedSlug, "/api/v1/sites/default/fragment?limit=1&key=" + seedSlug},
 		"/api/v1/admin/users/:id/sites":   {"/api/v1/admin/users/1/sites"},
+		"/account/verify":                 {"/account/verify?token=not-a-token"},
+		"/account/signin":                 {"/account/signin"},
+		"/account/reset":                  {"/account/reset"},
+		"/account/link":                   {"/account/link"},
+		"/api/v1/admin/imports/:id":       {fmt.Sprintf("/api/v1/admin/imports/%d", f.importJob(t))},
+		"/api/v1/admin/export":            {"/api/v1/admin/export", "/api/v1/admin/export?site=default"},
 	}
+}
+
+// importJob uploads a small Commento export as the admin: its job's page
+// shows the commenter's e-mail in nothing but the admin's view.
+func (f *privateFixture) importJob(t *testing.T) uint {
+	t.Helper()
+	body := `{"version":1,"comments":[{"commentHex":"x1","domain":"blog.example","url":"/p","commenterHex":"c1","markdown":"imported words",` +
+		`"parentHex":"root","state":"approved","creationDate":"2020-05-01T10:00:00Z"}],"commenters":[{"commenterHex":"c1","email":"` + markGuestEmail + `","name":"Ina"}]}`
+	rec := f.s.do(t, "POST", "/api/v1/admin/imports?format=commento&dry_run=true", f.tokens[vAdmin], body)
+	want(t, rec, http.StatusAccepted)
+	return decode[struct {
+		Import struct{ ID uint } `json:"import"`
+	}](t, rec).Import.ID
 }
 
 // privateKeys are JSON keys of stored fields that no response carries,
@@ -210,7 +238,7 @@ var (
 // route as each kind of viewer, scanning the raw bytes for them.
 func TestNoPrivateFieldInPublicResponses(t *testing.T) {
 	f := seedPrivate(t)
-	urls := f.privateURLs()
+	urls := f.privateURLs(t)
 	crawled := map[string]bool{}
 	// seen[secret][viewer] records where a value showed up, for the checks
 	// that the markers are findable at all.

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 )
@@ -12,7 +14,8 @@ const maxBody = "64KiB"
 // routes registers every route in one place.
 func (h *handler) routes(e *echo.Echo) {
 	rl := newRateLimits(h.cfg, h.mod)
-	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, h.cors(), h.guardWrites, saneURL, middleware.BodyLimit(maxBody), h.authenticate)
+	e.Use(h.metrics.instrument, h.recoverPanics, requestID, h.requestLog, securityHeaders, compression(), h.cors(), h.guardWrites, saneURL,
+		middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: maxBody, Skipper: isUpload}), h.authenticate)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
@@ -34,6 +37,12 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/logout", h.logout)
 	v1.POST("/auth/password", h.changePassword, requireUser, rl.byIP("password"), rl.byUser("password"))
 	v1.GET("/me", h.me, requireUser)
+	v1.PUT("/me/email", h.changeEmail, requireUser, rl.byIP("mail"), rl.byUser("mail"))
+	v1.POST("/auth/email-verification", h.resendVerification, requireUser, rl.byIP("mail"), rl.byUser("mail"))
+	v1.POST("/auth/magic-link", h.requestSignIn, rl.byIP("mail"))
+	v1.POST("/auth/magic-link/redeem", h.redeemSignIn, rl.byIP("redeem"))
+	v1.POST("/auth/password-reset", h.requestReset, rl.byIP("mail"))
+	v1.POST("/auth/password-reset/redeem", h.redeemReset, rl.byIP("redeem"))
 
 	v1.GET("/articles", h.listArticles)
 	v1.GET("/articles/:slug", h.getArticle)
@@ -60,9 +69,20 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/webhooks/:id/deliveries", h.listDeliveries, requireAdmin)
 	v1.POST("/webhooks/:id/deliveries/:delivery/replay", h.replayDelivery, requireAdmin)
 
+	v1.POST("/admin/imports", h.createImport, requireAdmin)
+	v1.GET("/admin/imports/:id", h.getImport, requireAdmin)
+	v1.GET("/admin/export", h.exportAll, requireAdmin)
+
 	h.registerModeration(v1)
 	h.registerSites(v1, rl)
 	h.registerPages(e)
 	h.registerAdminPage(e)
+	h.registerAccountPages(e)
 	headForEveryGet(e) // last: it covers every GET route above
+}
+
+// isUpload exempts the import upload from maxBody; it bounds its own body
+// (importer.MaxUpload).
+func isUpload(c echo.Context) bool {
+	return c.Request().Method == http.MethodPost && c.Path() == "/api/v1/admin/imports"
 }

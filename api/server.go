@@ -4,10 +4,13 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/events"
+	"github.com/parley-comments/parley/identity"
+	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 	"github.com/parley-comments/parley/notify"
@@ -38,6 +43,11 @@ type Config struct {
 	Hasher         *auth.Hasher
 	Now            func() time.Time
 	Logger         *slog.Logger
+	// PublicURL is the server's public origin, for links in mail.
+	PublicURL string
+	// Mail says an SMTP server is configured; without one the features
+	// that send mail are off.
+	Mail bool
 	// QuietRequests turns off the log line of every request.
 	QuietRequests bool
 	// MetricsMux, when set, serves /metrics instead of the main router, for
@@ -57,6 +67,9 @@ type Config struct {
 	LiveHeartbeat time.Duration
 	// Webhooks, when set, is woken when an admin replays a delivery.
 	Webhooks *notify.Sender
+	// ImportDir keeps the files uploaded at /admin until their import ends
+	// (default: a folder in the system's temp dir).
+	ImportDir string
 }
 
 // tokenIssuer and tokenAudience are fixed: tokens are only for this API.
@@ -76,7 +89,9 @@ type handler struct {
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
 	live     *liveHub // nil without a bus
+	identity *identity.Service
 	sites    *sites.Directory
+	imports  *importer.Jobs
 }
 
 // NewServer builds the Echo server with every route and middleware. It
@@ -109,6 +124,7 @@ func NewServer(cfg Config) *echo.Echo {
 		builds:   make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
+	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
 	}
@@ -119,6 +135,15 @@ func NewServer(cfg Config) *echo.Echo {
 		h.live = newLiveHub(cfg)
 	}
 	h.metrics = newMetrics(cfg.Store, h.pages, h.live)
+	if cfg.ImportDir == "" {
+		cfg.ImportDir = filepath.Join(os.TempDir(), "parley-imports")
+	}
+	h.imports = &importer.Jobs{Store: cfg.Store, Dir: cfg.ImportDir, Log: cfg.Logger}
+	go func() {
+		if err := h.imports.Resume(context.Background()); err != nil {
+			cfg.Logger.Warn("imports not resumed", "err", err)
+		}
+	}()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.JSONSerializer = jsonSerializer{}

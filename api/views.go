@@ -13,6 +13,8 @@ type userView struct {
 	Role        string    `json:"role"`
 	CreatedAt   time.Time `json:"created_at"`
 	Email       *string   `json:"email,omitempty"`
+	// EmailVerified goes with Email: whether its owner confirmed it.
+	EmailVerified *bool `json:"email_verified,omitempty"`
 }
 
 // newUserView shows the email only to the user themselves and to admins.
@@ -20,6 +22,8 @@ func newUserView(u *models.User, viewer *models.User) userView {
 	v := userView{ID: u.ID, Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, CreatedAt: u.CreatedAt.UTC()}
 	if viewer != nil && (viewer.ID == u.ID || viewer.Role == models.RoleAdmin) {
 		v.Email = u.Email
+		verified := u.EmailVerifiedAt != nil
+		v.EmailVerified = &verified
 	}
 	return v
 }

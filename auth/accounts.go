@@ -215,7 +215,7 @@ func (a *Accounts) Login(ctx context.Context, login, password string) (*Session,
 	if delay > 0 {
 		refused = &GuessingError{UserID: userID, Failures: failures, Delay: delay}
 	}
-	if u == nil {
+	if u == nil || u.PasswordHash == "" { // an account made by an identity provider has no password
 		a.Hasher.VerifyDummy(ctx, password)
 		return nil, refused
 	}
@@ -267,7 +267,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, user *models.User, curren
 	if err := a.Store.Read.WithContext(ctx).Select("id", "password_hash").Take(&u, user.ID).Error; err != nil {
 		return fmt.Errorf("change password: %w", models.MapError(err))
 	}
-	if len(current) > 1024 {
+	if len(current) > 1024 || u.PasswordHash == "" { // no password yet: set one by a reset link
 		a.Hasher.VerifyDummy(ctx, current)
 		return ErrInvalidCredentials
 	}
@@ -449,4 +449,31 @@ func (a *Accounts) now() time.Time {
 		return a.Now().UTC()
 	}
 	return time.Now().UTC()
+}
+
+// StartSession starts a login for u in tx without a password check, for
+// callers that proved who the user is another way (a one-time link from
+// mail, an identity provider).
+func (a *Accounts) StartSession(tx *gorm.DB, u *models.User) (*Session, error) {
+	return a.startSession(tx, u, "")
+}
+
+// HashNewPassword checks a new password against the one rule and hashes it.
+func (a *Accounts) HashNewPassword(ctx context.Context, password string) (string, error) {
+	if !validPassword(password) {
+		return "", fault.InvalidFields("the new password must be "+passwordRule, map[string]string{"new_password": passwordRule})
+	}
+	return a.Hasher.Hash(ctx, password)
+}
+
+// ReplacePassword stores hash as user id's password in tx and ends every
+// login of the user (token version up, refresh tokens revoked).
+func (a *Accounts) ReplacePassword(tx *gorm.DB, id uint, hash string) error {
+	now := a.now()
+	if err := tx.Model(&models.User{}).Where("id = ?", id).Updates(map[string]any{
+		"password_hash": hash, "token_version": gorm.Expr("token_version + 1"), "updated_at": now,
+	}).Error; err != nil {
+		return err
+	}
+	return tx.Model(&models.RefreshToken{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
 }

@@ -41,6 +41,8 @@ const (
 	RateLimited          Code = "rate_limited"           // too many requests; retry later
 	Unavailable          Code = "unavailable"            // the server is busy; retry soon
 	StorageFull          Code = "storage_full"           // the disk is full
+	FeatureDisabled      Code = "feature_disabled"       // the server is not set up for this (no mail server)
+	InvalidLink          Code = "invalid_link"           // a one-time link that is unknown, spent or expired
 	Internal             Code = "internal"               // anything else: logged, shown to nobody
 )
 

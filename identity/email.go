@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"strings"
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -38,4 +40,14 @@ func GuestEmailVerified(ctx context.Context, db *gorm.DB, email string) (bool, e
 		return false, fmt.Errorf("look up guest email: %w", err)
 	}
 	return g.VerifiedAt != nil, nil
+}
+
+// cleanEmail checks one bare address and returns it normalized.
+func cleanEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	a, err := netmail.ParseAddress(s)
+	if err != nil || a.Address != s || len(s) > 254 || strings.ContainsAny(s, "\r\n") {
+		return "", fault.InvalidFields("not a valid email address", map[string]string{"email": "not a valid email address"})
+	}
+	return NormalizeEmail(s), nil
 }

@@ -3,9 +3,11 @@ package markup
 
 import (
 	"bytes"
+	htmltext "html"
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/microcosm-cc/bluemonday"
@@ -17,7 +19,8 @@ import (
 )
 
 // Version identifies the rendering pipeline; stored beside each comment's HTML so that a policy change can re-render old comments.
-const Version = 1
+// Version 2 shows raw HTML as escaped text where version 1 dropped it.
+const Version = 2
 
 // linkRel is set on every link: comment links are user content (ugc), earn no
 // ranking (nofollow) and get no window.opener (noopener).
@@ -27,6 +30,9 @@ const linkRel = "nofollow ugc noopener"
 type Rendered struct {
 	HTML  string // sanitized HTML, safe to insert into a page
 	Links int    // number of <a href> links in HTML (used by auto-moderation's max_links rule)
+	// Visible reports whether HTML shows any text: a comment of nothing but
+	// an image, an empty link or a rule would publish as an empty box.
+	Visible bool
 }
 
 // Both are built once: goldmark.Markdown and bluemonday.Policy are safe for
@@ -119,5 +125,42 @@ func Render(src string) Rendered {
 	out := string(bytes.TrimRight(clean.Bytes(), "\n"))
 	// The sanitizer escapes every '<' in text and attribute values, so each
 	// "<a " in its output starts an anchor element.
-	return Rendered{HTML: out, Links: strings.Count(out, "<a ")}
+	return Rendered{HTML: out, Links: strings.Count(out, "<a "), Visible: hasVisibleText(out)}
+}
+
+// hasVisibleText reports whether sanitized HTML holds a character a reader
+// would see: not a tag, not white space, not an invisible format character
+// or one of the blank letters used to fake an empty-looking post.
+func hasVisibleText(sanitized string) bool {
+	for len(sanitized) > 0 {
+		if sanitized[0] == '<' { // the sanitizer escapes '<' in text: this is a tag
+			end := strings.IndexByte(sanitized, '>')
+			if end < 0 {
+				return false
+			}
+			sanitized = sanitized[end+1:]
+			continue
+		}
+		end := strings.IndexByte(sanitized, '<')
+		if end < 0 {
+			end = len(sanitized)
+		}
+		for _, r := range htmltext.UnescapeString(sanitized[:end]) {
+			if unicode.IsGraphic(r) && !unicode.IsSpace(r) && !blankLetter(r) {
+				return true
+			}
+		}
+		sanitized = sanitized[end:]
+	}
+	return false
+}
+
+// blankLetter reports letters that print as nothing (Hangul fillers, the
+// blank Braille pattern).
+func blankLetter(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return true
+	}
+	return false
 }

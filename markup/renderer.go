@@ -20,8 +20,8 @@ func (commentRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(ast.KindLink, renderLink)
 	reg.Register(ast.KindAutoLink, renderAutoLink)
 	reg.Register(ast.KindImage, renderImage)
-	reg.Register(ast.KindRawHTML, renderNothing)
-	reg.Register(ast.KindHTMLBlock, renderNothing)
+	reg.Register(ast.KindRawHTML, renderRawHTMLAsText)
+	reg.Register(ast.KindHTMLBlock, renderHTMLBlockAsText)
 }
 
 // renderHeading writes a heading as a bold paragraph: h1–h6 are not on the
@@ -86,9 +86,50 @@ func renderImage(util.BufWriter, []byte, ast.Node, bool) (ast.WalkStatus, error)
 	return ast.WalkContinue, nil
 }
 
-// renderNothing drops raw HTML, which goldmark would otherwise replace with
-// an HTML comment for the sanitizer to strip again.
-func renderNothing(util.BufWriter, []byte, ast.Node, bool) (ast.WalkStatus, error) {
+// renderRawHTMLAsText writes inline HTML as the text the reader typed,
+// escaped: dropping it would silently lose words written beside it.
+func renderRawHTMLAsText(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkSkipChildren, nil
+	}
+	segs := node.(*ast.RawHTML).Segments
+	for i := 0; i < segs.Len(); i++ {
+		seg := segs.At(i)
+		_, _ = w.Write(util.EscapeHTML(seg.Value(source)))
+	}
+	return ast.WalkSkipChildren, nil
+}
+
+// renderHTMLBlockAsText writes an HTML block (CommonMark makes one of any
+// paragraph that starts with a tag) as a paragraph of the text typed,
+// escaped, its line breaks kept like those of any paragraph.
+func renderHTMLBlockAsText(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkSkipChildren, nil
+	}
+	n := node.(*ast.HTMLBlock)
+	var lines [][]byte
+	for i := 0; i < n.Lines().Len(); i++ {
+		seg := n.Lines().At(i)
+		lines = append(lines, seg.Value(source))
+	}
+	if n.HasClosure() {
+		lines = append(lines, n.ClosureLine.Value(source))
+	}
+	_, _ = w.WriteString("<p>")
+	wrote := false
+	for _, line := range lines {
+		line = bytes.TrimRight(line, "\r\n")
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if wrote {
+			_, _ = w.WriteString("<br>\n")
+		}
+		_, _ = w.Write(util.EscapeHTML(line))
+		wrote = true
+	}
+	_, _ = w.WriteString("</p>\n")
 	return ast.WalkSkipChildren, nil
 }
 

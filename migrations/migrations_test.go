@@ -122,8 +122,9 @@ func TestUpReleasesItsLock(t *testing.T) {
 	}
 	defer other.Close()
 	// Other test processes may migrate meanwhile and hold the lock for a
-	// moment; a leaked lock stays held.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	// while (every test schema migrates under the one database-wide lock,
+	// for seconds on a loaded machine); a leaked lock stays held.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		var got bool
 		if err := other.QueryRow("SELECT pg_try_advisory_lock($1)", migrations.LockKey).Scan(&got); err != nil {
 			t.Fatal(err)

@@ -16,6 +16,8 @@ var Steps = []Step{
 	{ID: "0004_login_throttles", Up: loginThrottles},
 	{ID: "0006_sites", Up: sites},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
+	{ID: "0007_2_identity", Up: identity},
+	{ID: "0008_imports", Up: imports},
 	{ID: "0009_1_change_events", Up: changeEvents},
 }
 
@@ -290,6 +292,57 @@ func mailOutbox(tx *gorm.DB) error {
 		}
 	}
 	return nil
+}
+
+// identity adds the one-time links sent by mail (stored as SHA-256 only),
+// the accounts of outside identity providers linked to users, the sign-in
+// flows in progress with them, and an index of guests' comments by address,
+// which is what a verified guest's trust is counted on.
+func identity(tx *gorm.DB) error {
+	type user struct{ ID uint }
+	type emailToken struct {
+		ID        uint      `gorm:"primaryKey"`
+		TokenHash string    `gorm:"size:64;not null;uniqueIndex:idx_email_tokens_hash"`
+		Purpose   string    `gorm:"size:16;not null"`
+		UserID    *uint     `gorm:"index:idx_email_tokens_user"`
+		User      *user     `gorm:"constraint:OnDelete:CASCADE"`
+		Email     string    `gorm:"size:320;not null;index:idx_email_tokens_email"`
+		Payload   string    `gorm:"size:2000;not null;default:''"`
+		ExpiresAt time.Time `gorm:"not null"`
+		UsedAt    *time.Time
+		CreatedAt time.Time
+	}
+	type userIdentity struct {
+		ID        uint   `gorm:"primaryKey"`
+		UserID    uint   `gorm:"not null;index:idx_user_identities_user"`
+		User      *user  `gorm:"constraint:OnDelete:CASCADE"`
+		Provider  string `gorm:"size:32;not null;uniqueIndex:idx_user_identities_subject"`
+		Subject   string `gorm:"size:255;not null;uniqueIndex:idx_user_identities_subject"`
+		Email     string `gorm:"size:320;not null;default:''"`
+		CreatedAt time.Time
+	}
+	type loginFlow struct {
+		ID         uint   `gorm:"primaryKey"`
+		StateHash  string `gorm:"size:64;not null;uniqueIndex:idx_login_flows_state"`
+		Provider   string `gorm:"size:32;not null"`
+		Nonce      string `gorm:"size:64;not null"`
+		Verifier   string `gorm:"size:128;not null"`
+		Origin     string `gorm:"size:2048;not null;default:''"`
+		LinkUserID *uint
+		ExpiresAt  time.Time `gorm:"not null"`
+		CreatedAt  time.Time
+	}
+	m := tx.Migrator()
+	if err := m.CreateTable(&emailToken{}); err != nil {
+		return err
+	}
+	if err := tx.Table("user_identities").Migrator().CreateTable(&userIdentity{}); err != nil {
+		return err
+	}
+	if err := m.CreateTable(&loginFlow{}); err != nil {
+		return err
+	}
+	return tx.Exec("CREATE INDEX idx_comments_guest_email ON comments (guest_email, status) WHERE author_id IS NULL").Error
 }
 
 // loginThrottles counts failed password logins per account, for the growing

@@ -23,12 +23,3 @@ type MailOutboxRow struct {
 
 // TableName is the outbox's table.
 func (MailOutboxRow) TableName() string { return "mail_outbox" }
-
-// GuestEmail is an address a guest commenter gave, and whether and when
-// they proved it theirs. Email is stored lower-cased, once.
-type GuestEmail struct {
-	ID         uint   `gorm:"primaryKey"`
-	Email      string `gorm:"size:320;not null;uniqueIndex"`
-	VerifiedAt *time.Time
-	CreatedAt  time.Time
-}

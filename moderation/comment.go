@@ -20,6 +20,22 @@ func hashBody(body string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// HashBody is the duplicate-detection hash stored with each comment, for
+// writers outside this package (the importer).
+func HashBody(body string) string { return hashBody(body) }
+
+// render renders a clean body, refusing one that would show no text: a
+// comment of only an image, an empty link or a rule would publish as an
+// empty box.
+func render(body string) (markup.Rendered, error) {
+	r := markup.Render(body)
+	if !r.Visible {
+		return r, invalid("your comment shows no text; write something readers can see",
+			map[string]string{"body": "no visible text"})
+	}
+	return r, nil
+}
+
 func cleanBody(raw string, maxChars int) (string, error) {
 	body, err := markup.CleanBody(raw)
 	if err != nil {

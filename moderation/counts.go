@@ -110,3 +110,7 @@ func publicCount(tx *gorm.DB, articleID uint) (int, error) {
 func showsDifferently(from, to string) bool {
 	return from != to && (models.IsPublic(from) || models.IsPublic(to))
 }
+
+// Recount is recount for writers outside this package (the importer), which
+// add comments in bulk and must leave counts and versions as a post would.
+func Recount(tx *gorm.DB, articleIDs ...uint) error { return recount(tx, articleIDs...) }

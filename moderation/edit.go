@@ -47,7 +47,10 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 	if err != nil {
 		return nil, err
 	}
-	rendered := markup.Render(body)
+	rendered, err := render(body)
+	if err != nil {
+		return nil, err
+	}
 	v := Decide(rules, Input{Body: body, Links: rendered.Links, Author: author, Edit: true, Matcher: matcher,
 		Article: Article{ModerationMode: article.ModerationMode, Locked: article.CommentsLocked}})
 	if v.Err != nil {

@@ -75,7 +75,7 @@ func (r Rules) MarshalJSON() ([]byte, error) {
 	return json.Marshal(plain(r))
 }
 
-// Validate returns a *ValidationError naming every bad field, keyed by its JSON name.
+// Validate returns a validation *fault.Error naming every bad field, keyed by its JSON name.
 // It also tidies BlockedWords in place: words are trimmed, repeats (compared after
 // NormalizeForMatch, so "Bad" and "ＢＡＤ" are one word) dropped, and nil becomes empty.
 func (r *Rules) Validate() error {

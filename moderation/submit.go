@@ -79,7 +79,10 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 			return nil, err
 		}
 	}
-	rendered := markup.Render(body)
+	rendered, err := render(body)
+	if err != nil {
+		return nil, err
+	}
 	c.BodyHTML = rendered.HTML
 
 	author, err := s.authorFacts(ctx, in.Author, now, rules.TrustedAfter)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ const adminTestPassword = "admin-password-123"
 type adminSite struct {
 	url   string
 	store *models.Store
+	// refreshFault, when set, is how /api/v1/auth/refresh fails: "drop"
+	// (the connection closes unanswered), or a status such as "503".
+	refreshFault atomic.Value
 }
 
 func newAdminSite(t *testing.T) *adminSite {
@@ -52,13 +56,32 @@ func newAdminSite(t *testing.T) *adminSite {
 	if err := seeds.Apply(context.Background(), store, seeds.Options{AdminPassword: adminTestPassword, Hasher: hasher}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.NewServer(api.Config{
+	parley := api.NewServer(api.Config{
 		Store:     store,
 		JWTSecret: []byte("a-test-secret-that-is-long-enough-0123456789"),
 		Hasher:    hasher,
+	})
+	s := &adminSite{store: store}
+	s.refreshFault.Store("")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fault := s.refreshFault.Load().(string)
+		if r.URL.Path != "/api/v1/auth/refresh" || fault == "" {
+			parley.ServeHTTP(w, r)
+			return
+		}
+		if fault == "drop" {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(map[string]int{"429": 429, "503": 503}[fault])
 	}))
 	t.Cleanup(srv.Close)
-	return &adminSite{url: srv.URL, store: store}
+	s.url = srv.URL
+	return s
 }
 
 // send makes one API request and decodes a 2xx answer into out; any other
@@ -289,11 +312,12 @@ func TestAdminPageHeaders(t *testing.T) {
 			t.Errorf("%s = %q, want %q", name, got, want)
 		}
 	}
-	if !strings.Contains(body.String(), `<script src="/assets/admin.js" defer></script>`) {
+	if !strings.Contains(body.String(), `<script type="module" src="/assets/admin.js"></script>`) {
 		t.Error("the page does not load /assets/admin.js")
 	}
 	for _, asset := range []struct{ path, ctype string }{
 		{"/assets/admin.js", "application/javascript; charset=utf-8"},
+		{"/assets/client.js", "application/javascript; charset=utf-8"},
 		{"/assets/admin.css", "text/css; charset=utf-8"},
 	} {
 		res, err := http.Get(s.url + asset.path)

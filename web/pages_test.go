@@ -67,7 +67,7 @@ func TestPages(t *testing.T) {
 				"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self' " + s.blogURL,
 				"X-Frame-Options":         "",
 			},
-			wantBody: `<script src="/assets/embed.js" defer></script>`,
+			wantBody: `<script type="module" src="/assets/embed.js"></script>`,
 		},
 		{name: "embed for the server itself", path: embed(slug, s.parley.URL), wantStatus: 200, wantType: "text/html"},
 		{name: "embed for another site", path: embed(slug, "https://evil.example"), wantStatus: 400, wantType: "text/html", wantBody: "not on Parley's list"},

@@ -1,5 +1,6 @@
 // Parley moderation page: the review queue, the audit log and the rules, all through the API.
-"use strict";
+import { areaOf, createClient, plural, sentence, storage } from "./client.js";
+
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
   const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
@@ -66,101 +67,11 @@
     "max_body_chars", "duplicate_window_seconds", "posts_per_minute", "post_burst", "posts_per_hour"];
 
   // Tokens live in this tab's session storage, so they end with the tab, and
-  // travel only in headers and JSON bodies. Storage can be blocked: fall back to memory.
-  const mem = {};
-  const store = {
-    get(k) {
-      try { return sessionStorage.getItem("parley.admin." + k); } catch { return mem[k] ?? null; }
-    },
-    set(k, v) {
-      try {
-        if (v == null) sessionStorage.removeItem("parley.admin." + k);
-        else sessionStorage.setItem("parley.admin." + k, v);
-      } catch {
-        if (v == null) delete mem[k];
-        else mem[k] = v;
-      }
-    },
-  };
+  // travel only in headers and JSON bodies.
+  const store = storage(areaOf("sessionStorage"), "parley.admin.");
+  const client = createClient({ store, onSignedOut: (note) => signOutLocal(note) });
+  const { api, saveSession } = client;
 
-  // ---- API
-  class ApiError extends Error {
-    constructor(status, code, message, fields, retryAfter) {
-      super(message);
-      Object.assign(this, { status, code, fields, retryAfter });
-    }
-  }
-
-  function retryAfter(res) {
-    const v = res.headers.get("Retry-After");
-    if (!v) return 0;
-    const n = /^\d+$/.test(v) ? Number(v) : Math.round((Date.parse(v) - Date.now()) / 1000);
-    return n > 0 ? n : 0;
-  }
-
-  function saveSession(data) {
-    store.set("access", data.access_token || null);
-    if (data.refresh_token) store.set("refresh", data.refresh_token);
-  }
-
-  // One refresh at a time: a refresh token is spent on use, and presenting it
-  // twice would revoke the whole login.
-  let refreshing = null;
-  function refresh() {
-    const token = store.get("refresh");
-    if (!token) return Promise.resolve(false);
-    refreshing ||= fetch("/api/v1/auth/refresh", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ refresh_token: token }),
-      credentials: "omit",
-      cache: "no-store",
-    })
-      .then(async (res) => {
-        if (!res.ok) return false;
-        saveSession(await res.json());
-        return true;
-      })
-      .catch(() => false)
-      .finally(() => { refreshing = null; });
-    return refreshing;
-  }
-
-  // api calls /api/v1; on a 401 it renews the session once (unless renew is
-  // false) and retries, and signs out when that fails.
-  async function api(method, path, body, renew = true) {
-    for (let attempt = 0; ; attempt++) {
-      const token = store.get("access");
-      const headers = { Accept: "application/json" };
-      if (body !== undefined) headers["Content-Type"] = "application/json";
-      if (token) headers.Authorization = "Bearer " + token;
-      let res;
-      try {
-        res = await fetch("/api/v1" + path, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          credentials: "omit",
-          cache: "no-store",
-        });
-      } catch {
-        throw new ApiError(0, "network", "");
-      }
-      if (res.status === 401 && token && renew) {
-        if (attempt === 0 && (await refresh())) continue;
-        signOutLocal("Your session has expired. Please sign in again.");
-      }
-      const text = await res.text();
-      let data = null;
-      try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep null */ }
-      if (res.ok) return data;
-      const e = (data && data.error) || {};
-      throw new ApiError(res.status, e.code || "http_" + res.status, e.message || "", e.fields, retryAfter(res));
-    }
-  }
-
-  const sentence = (s) => (s ? s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".") : "");
-  const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
 
   // explain turns an API error into words for the moderator.
   function explain(err) {
@@ -246,7 +157,11 @@
     }
   }
 
-  function announce(text) {
+  // announce tells the moderator what happened. A quiet announcement is for
+  // screen readers only: what the page already shows (who signed in) need
+  // not float over the queue, which on a phone it would cover.
+  function announce(text, quiet = false) {
+    status.classList.toggle("quiet", quiet);
     status.textContent = "";
     void status.offsetWidth; // restarts the fade, and the same words are read again
     status.textContent = text;
@@ -281,8 +196,7 @@
   };
 
   function signOutLocal(note) {
-    store.set("access", null);
-    store.set("refresh", null);
+    client.forget();
     S.me = null;
     S.seq++;
     $("#who").hidden = true;
@@ -299,6 +213,7 @@
     await loadArticles(); // first, as the queue links to the articles
     $("#me-name").textContent = nameOf(user);
     $("#me-role").textContent = user.role;
+    $("#transfer-tab").hidden = user.role !== "admin";
     $("#who").hidden = false;
     $("#signin-view").hidden = true;
     $("#work").hidden = false;
@@ -334,7 +249,7 @@
       }
       saveSession(data);
       form.reset();
-      announce(`Signed in as ${nameOf(data.user)}.`);
+      announce(`Signed in as ${nameOf(data.user)}.`, true);
       await enter(data.user);
       viewTitle().focus();
     });
@@ -342,8 +257,7 @@
 
   // signOut ends the login on the server too, so its refresh token is dead.
   function signOut(note) {
-    const token = store.get("refresh");
-    if (token) api("POST", "/auth/logout", { refresh_token: token }, false).catch(() => {});
+    client.signOut();
     signOutLocal(note);
   }
 
@@ -364,13 +278,14 @@
     $("#queue-view").hidden = !inQueue;
     $("#log-view").hidden = view !== "log";
     $("#rules-view").hidden = view !== "rules";
+    $("#transfer-view").hidden = view !== "transfer";
     if (inQueue) {
       $("#queue-title").textContent = TITLES[view];
       for (const b of $$("[data-bulk]")) b.hidden = !BULK[view].includes(b.dataset.bulk);
       loadQueue(true, true);
     } else if (view === "log") {
       loadLog(true);
-    } else {
+    } else if (view === "rules") {
       loadRules();
     }
   }
@@ -843,9 +758,148 @@
     });
   });
 
+
+  // ---- import and export (admins)
+  const importForm = $("#import");
+
+  // upload sends the file as the request body with XMLHttpRequest, which
+  // (unlike fetch) reports upload progress; a 401 renews the session once.
+  function upload(path, file, onProgress) {
+    const send = () => new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", "/api/v1" + path);
+      const token = store.get("access");
+      if (token) xhr.setRequestHeader("Authorization", "Bearer " + token);
+      xhr.setRequestHeader("Content-Type", "application/octet-stream");
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
+      xhr.onload = () => {
+        let data = null;
+        try { data = JSON.parse(xhr.responseText); } catch { /* not JSON: described below */ }
+        if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+        else {
+          const e = data?.error || {};
+          reject(new ApiError(xhr.status, e.code || "http_" + xhr.status, e.message || `The server answered ${xhr.status}.`, e.fields || {}, 0));
+        }
+      };
+      xhr.onerror = () => reject(new ApiError(0, "network", "The upload did not reach the server.", {}, 0));
+      xhr.send(file);
+    });
+    return send().catch(async (err) => {
+      if (err.status === 401 && await refresh()) return send();
+      throw err;
+    });
+  }
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  function showImport(job) {
+    const bar = $("#import-progress");
+    bar.hidden = false;
+    bar.value = job.file_size ? Math.min(job.bytes_read / job.file_size, 1) : 0;
+    const counts = `${plural(job.created, "comment", "comments")} ${job.dry_run ? "to import" : "imported"}, ` +
+      `${job.merged} already there, ${job.skipped} skipped`;
+    const words = { queued: "Waiting to start…", running: "Importing: " + counts + "…", done: "Done: " + counts + ".", failed: "The import stopped: " + (job.error || "unknown error") };
+    $("#import-state").textContent = words[job.state] || job.state;
+  }
+
+  function showSummary(sum) {
+    const box = $("#import-result");
+    box.hidden = false;
+    $("#import-totals").textContent = `${sum.dry_run ? "Would import" : "Imported"} ${plural(sum.created, "comment", "comments")} ` +
+      `into ${plural(sum.threads.length, "thread", "threads")} (${sum.threads_created} new); ${sum.merged} were already imported, ${sum.skipped} skipped.`;
+    const threads = $("#import-threads");
+    threads.replaceChildren();
+    for (const th of sum.threads.slice(0, 200)) {
+      const li = document.createElement("li");
+      li.textContent = `${th.new ? "new" : "existing"} · ${th.title || th.key} (${th.key}): ${th.created} created, ${th.merged} merged, ${th.skipped} skipped`;
+      threads.append(li);
+    }
+    const skips = $("#import-skips");
+    skips.replaceChildren();
+    for (const sk of [...sum.skips.slice(0, 200), ...(sum.notes || []).map((n) => ({ item: "note", reason: n }))]) {
+      const li = document.createElement("li");
+      li.textContent = `${sk.item}: ${sk.reason}`;
+      skips.append(li);
+    }
+  }
+
+  importForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearError(importForm);
+    const el = importForm.elements;
+    const file = el.file.files[0];
+    if (!file) {
+      fail(importForm, "Choose the export file to import.", { file: "required" });
+      return;
+    }
+    $("#import-result").hidden = true;
+    const q = new URLSearchParams({ format: el.format.value, site: el.site.value.trim() || "default", name: file.name });
+    if (el.map.value.trim()) q.set("map", el.map.value.trim());
+    if (el.dry_run.checked) q.set("dry_run", "true");
+    busy(importForm, async () => {
+      const bar = $("#import-progress");
+      bar.hidden = false;
+      bar.value = 0;
+      $("#import-state").textContent = "Uploading…";
+      let job;
+      try {
+        job = (await upload("/admin/imports?" + q, file, (f) => {
+          bar.value = f;
+          $("#import-state").textContent = `Uploading: ${Math.round(f * 100)}%`;
+        })).import;
+      } catch (err) {
+        $("#import-state").textContent = "";
+        bar.hidden = true;
+        if (err.code === "payload_too_large") fail(importForm, "The file is larger than 1 GiB: import it on the server with parley import.");
+        else showError(importForm, err);
+        return;
+      }
+      while (job.state === "queued" || job.state === "running") {
+        showImport(job);
+        await sleep(400);
+        try {
+          job = (await api("GET", `/admin/imports/${job.id}`)).import;
+        } catch (err) {
+          showError(importForm, err);
+          return;
+        }
+      }
+      showImport(job);
+      if (job.summary) showSummary(job.summary);
+      announce(job.state === "done" ? "The import is done." : "The import stopped.");
+    });
+  });
+
+  $("#export").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    clearError(form);
+    const site = form.elements.site.value.trim();
+    busy(form, async () => {
+      const get = () => fetch("/api/v1/admin/export" + (site ? "?site=" + encodeURIComponent(site) : ""), {
+        headers: { Authorization: "Bearer " + (store.get("access") || "") }, credentials: "omit", cache: "no-store",
+      });
+      let res = await get().catch(() => null);
+      if (res?.status === 401 && await refresh()) res = await get().catch(() => null);
+      if (!res || !res.ok) {
+        fail(form, res?.status === 404 ? "There is no such site." : "The export could not be made; try again.");
+        return;
+      }
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(await res.blob());
+      a.download = site ? `parley-export-${site}.jsonl` : "parley-export.jsonl";
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+      announce("The export is downloaded.");
+    });
+  });
+
   // ---- start
   async function start() {
-    if (!store.get("access") && !store.get("refresh")) {
+    if (!client.signedIn()) {
       $("#signin input").focus();
       return;
     }

@@ -1,5 +1,6 @@
 // Parley comment app: runs inside the iframe that widget.js puts on a blog page.
-"use strict";
+import { areaOf, createClient, plural, sentence as asSentence, storage } from "./client.js";
+
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
   const params = new URLSearchParams(location.search);
@@ -29,22 +30,14 @@
   };
 
   // Tokens live only in this frame's storage (the blog page cannot read it) and
-  // travel only in headers and JSON bodies. Storage can be blocked: fall back to memory.
-  const mem = {};
-  const store = {
-    get(k) {
-      try { return localStorage.getItem("parley." + k); } catch { return mem[k] ?? null; }
-    },
-    set(k, v) {
-      try {
-        if (v == null) localStorage.removeItem("parley." + k);
-        else localStorage.setItem("parley." + k, v);
-      } catch {
-        if (v == null) delete mem[k];
-        else mem[k] = v;
-      }
-    },
-  };
+  // travel only in headers and JSON bodies.
+  const store = storage(areaOf("localStorage"), "parley.");
+  const client = createClient({
+    store,
+    onSession: (data) => data.user && setMe(data.user),
+    onSignedOut: (note) => signOutLocal(note),
+  });
+  const { api, saveSession } = client;
 
   // ---- height: the frame has no scrollbar, so the blog page sizes it to the content.
   let lastHeight = 0;
@@ -60,92 +53,8 @@
   }
   new ResizeObserver(postHeight).observe(app);
 
-  // ---- API
-  class ApiError extends Error {
-    constructor(status, code, message, fields, retryAfter) {
-      super(message);
-      Object.assign(this, { status, code, fields, retryAfter });
-    }
-  }
-
-  function retryAfter(res) {
-    const v = res.headers.get("Retry-After");
-    if (!v) return 0;
-    const n = /^\d+$/.test(v) ? Number(v) : Math.round((Date.parse(v) - Date.now()) / 1000);
-    return n > 0 ? n : 0;
-  }
-
-  function saveSession(data) {
-    store.set("access", data.access_token || null);
-    if (data.refresh_token) store.set("refresh", data.refresh_token);
-    if (data.user) setMe(data.user);
-  }
-
-  // One refresh at a time: a refresh token is spent on use, and presenting it twice
-  // would revoke the whole login. Resolves false when the login is over (the
-  // server refused the token); a busy or unreachable server is an error instead.
-  let refreshing = null;
-  function refresh() {
-    const token = store.get("refresh");
-    if (!token) return Promise.resolve(false);
-    refreshing ||= fetch("/api/v1/auth/refresh", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ refresh_token: token }),
-      credentials: "omit",
-      cache: "no-store",
-    })
-      .then(async (res) => {
-        if (res.status === 400 || res.status === 401) return false;
-        if (!res.ok) throw new ApiError(res.status, res.status === 429 ? "rate_limited" : "unavailable", "", null, retryAfter(res));
-        saveSession(await res.json());
-        return true;
-      }, () => { throw new ApiError(0, "network", ""); })
-      .finally(() => { refreshing = null; });
-    return refreshing;
-  }
-
-  // api calls /api/v1; on a 401 it renews the session once (unless renew is false) and retries.
-  async function api(method, path, body, renew = true) {
-    for (let attempt = 0; ; attempt++) {
-      const token = store.get("access");
-      const headers = { Accept: "application/json" };
-      if (body !== undefined) headers["Content-Type"] = "application/json";
-      if (token) headers.Authorization = "Bearer " + token;
-      let res;
-      try {
-        res = await fetch("/api/v1" + path, {
-          method,
-          headers,
-          body: body === undefined ? undefined : JSON.stringify(body),
-          credentials: "omit",
-          cache: "no-store",
-        });
-      } catch {
-        throw new ApiError(0, "network", "");
-      }
-      if (res.status === 401 && token && renew && attempt === 0) {
-        // Another request or tab may have renewed the session meanwhile.
-        if (store.get("access") !== token || (await refresh())) continue;
-        signOutLocal("Your session has expired. Please sign in again.");
-        if (method === "GET") continue; // reads still work signed out
-      }
-      const text = await res.text();
-      let data = null;
-      try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: keep null */ }
-      if (res.ok) return data;
-      const e = (data && data.error) || {};
-      throw new ApiError(res.status, e.code || "http_" + res.status, e.message || "", e.fields, retryAfter(res));
-    }
-  }
-
   // sentence turns "body is too long" into "Your comment is too long."
-  const sentence = (s) => {
-    if (!s) return "";
-    s = s.replace(/^body\b/, "your comment");
-    return s[0].toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : ".");
-  };
-  const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;
+  const sentence = (s) => asSentence(s && s.replace(/^body\b/, "your comment"));
 
   // explain turns an API error into words for the person at the keyboard.
   function explain(err, doing = "posting") {
@@ -241,8 +150,7 @@
   }
 
   function signOutLocal(note) {
-    store.set("access", null);
-    store.set("refresh", null);
+    client.forget();
     setMe(null);
     rerenderAll();
     if (note) announce(note);
@@ -296,8 +204,7 @@
   authSubmit($("#signup"), "/auth/register", ["username", "password", "email", "display_name"]);
 
   $("#signout").addEventListener("click", async () => {
-    const token = store.get("refresh");
-    if (token) api("POST", "/auth/logout", { refresh_token: token }, false).catch(() => {});
+    client.signOut();
     signOutLocal("You're signed out.");
     load(true);
   });
