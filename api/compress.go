@@ -61,6 +61,7 @@ func compression() echo.MiddlewareFunc {
 				get := r.WithContext(r.Context())
 				get.Method = http.MethodGet
 				c.SetRequest(get)
+				c.Set(headKey, true)
 				defer c.SetRequest(r)
 			}
 			if holdsTokens(r.URL.Path) {
@@ -79,6 +80,16 @@ func compression() echo.MiddlewareFunc {
 			return nil
 		}
 	}
+}
+
+// headKey marks a HEAD request answered as a GET, for handlers that must
+// not start what a GET starts (a live stream).
+const headKey = "parley.head"
+
+// isHead reports whether the request is a HEAD, even one answered as a GET.
+func isHead(c echo.Context) bool {
+	head, _ := c.Get(headKey).(bool)
+	return head || c.Request().Method == http.MethodHead
 }
 
 // encodingSuffixes are the ETag suffixes of compressed representations.

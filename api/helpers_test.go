@@ -60,7 +60,7 @@ var testHasher = auth.NewHasher(auth.TestParams)
 
 // newTestServer builds the real router on a fresh database with the seeds
 // applied and rate limits off; opts adjust the config.
-func newTestServer(t *testing.T, opts ...func(*api.Config)) *testServer {
+func newTestServer(t testing.TB, opts ...func(*api.Config)) *testServer {
 	t.Helper()
 	store := dbtest.Open(t)
 	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}

@@ -272,7 +272,7 @@ func (h *handler) stream(c echo.Context, site, key string) error {
 	if err != nil {
 		return err
 	}
-	if c.Request().Method == http.MethodHead { // the headers say it all
+	if isHead(c) { // the headers say it all
 		streamHeaders(c.Response().Header())
 		return c.NoContent(http.StatusOK)
 	}

@@ -32,7 +32,7 @@ type liveData struct {
 }
 
 // runBus starts a change bus on store, stopped at cleanup.
-func runBus(t *testing.T, store *models.Store) *events.Bus {
+func runBus(t testing.TB, store *models.Store) *events.Bus {
 	t.Helper()
 	bus := events.NewBus(store, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -121,7 +121,7 @@ func wantEvent(t *testing.T, ch <-chan sse, name string, commentID uint) sse {
 	return ev
 }
 
-func waitFor(t *testing.T, what string, ok func() bool) {
+func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

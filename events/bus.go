@@ -231,12 +231,14 @@ func (b *Bus) listenOnce(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			var w wire
-			if err := json.Unmarshal([]byte(n.Payload), &w); err != nil {
+			var batch []wire
+			if err := json.Unmarshal([]byte(n.Payload), &batch); err != nil {
 				b.log.Error("change bus: bad notification", "err", err)
 				continue
 			}
-			b.publish(w.event())
+			for _, w := range batch {
+				b.publish(w.event())
+			}
 		}
 	})
 }

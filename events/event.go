@@ -62,20 +62,43 @@ type Change struct {
 // transaction. On PostgreSQL it also queues a notification, which the
 // server sends to every listening instance when (and only if) tx commits.
 func Record(tx *gorm.DB, at time.Time, c Change) error {
-	e := models.Event{ArticleID: c.ArticleID, CommentID: c.CommentID, UserID: c.UserID, Kind: c.Kind,
-		Public: c.Public, FanOut: IsWebhookKind(c.Kind), At: at.UTC()}
-	if err := tx.Create(&e).Error; err != nil {
-		return fmt.Errorf("record %s: %w", c.Kind, err)
+	return RecordAll(tx, at, []Change{c})
+}
+
+// notifyBatch is how many events one notification carries: well under
+// PostgreSQL's 8,000-byte payload limit.
+const notifyBatch = 100
+
+// RecordAll is Record for several changes, in order: one INSERT, and on
+// PostgreSQL one notification per hundred events (a bulk action on a big
+// thread would otherwise pay two round trips per comment).
+func RecordAll(tx *gorm.DB, at time.Time, cs []Change) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	evs := make([]models.Event, len(cs))
+	for i, c := range cs {
+		evs[i] = models.Event{ArticleID: c.ArticleID, CommentID: c.CommentID, UserID: c.UserID, Kind: c.Kind,
+			Public: c.Public, FanOut: IsWebhookKind(c.Kind), At: at.UTC()}
+	}
+	if err := tx.Create(&evs).Error; err != nil {
+		return fmt.Errorf("record %s: %w", cs[0].Kind, err)
 	}
 	if tx.Dialector.Name() != "postgres" {
 		return nil
 	}
-	payload, err := json.Marshal(wireEvent(e))
-	if err != nil {
-		return err
-	}
-	if err := tx.Exec("SELECT pg_notify("+channelExpr+", ?)", string(payload)).Error; err != nil {
-		return fmt.Errorf("notify %s: %w", c.Kind, err)
+	for start := 0; start < len(evs); start += notifyBatch {
+		batch := make([]wire, 0, notifyBatch)
+		for _, e := range evs[start:min(start+notifyBatch, len(evs))] {
+			batch = append(batch, wireEvent(e))
+		}
+		payload, err := json.Marshal(batch)
+		if err != nil {
+			return err
+		}
+		if err := tx.Exec("SELECT pg_notify("+channelExpr+", ?)", string(payload)).Error; err != nil {
+			return fmt.Errorf("notify %s: %w", cs[0].Kind, err)
+		}
 	}
 	return nil
 }
