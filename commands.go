@@ -27,6 +27,7 @@ var commands = []command{
 	{"migrate", "", "apply pending migrations and exit", runMigrate},
 	{"backup", "FILE", "write a consistent copy of the SQLite database to FILE", runBackup},
 	{"version", "", "print the version and the VCS revision of this build", runVersion},
+	{"healthcheck", "", "exit 0 if the server at PARLEY_ADDR answers /readyz (for container health checks)", runHealthcheck},
 	{"admin reset-password", "USERNAME", "give USERNAME a new one-time password and end all their logins", runResetPassword},
 	{"user create", "--role user|moderator|admin USERNAME", "create an account and print its one-time password", runCreateUser},
 	{"import", "--format disqus|wordpress|commento|remark42|isso|parley --site SITE [--dry-run] [--map RULES] FILE", "import comments from another system or a Parley export", runImport},

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os/exec"
 	"regexp"
@@ -66,6 +67,23 @@ func TestCommandExitStatuses(t *testing.T) {
 				t.Fatalf("exit %d, want %d; output %q, want it to mention %q", code, tc.want, out, tc.says)
 			}
 		})
+	}
+}
+
+// TestHealthcheckCommand: ready (exit 0) while a server answers /readyz at
+// PARLEY_ADDR, not ready (exit 1) when nothing listens there.
+func TestHealthcheckCommand(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	var out, errs strings.Builder
+	env := func(k string) string { return map[string]string{"PARLEY_ADDR": addr}[k] }
+	if code := run([]string{"healthcheck"}, env, &out, &errs); code != exitOK || !strings.Contains(out.String(), "ready") {
+		t.Fatalf("server up: exit %d, %q %q", code, out.String(), errs.String())
+	}
+	srv.stop(t, 20*time.Second)
+	errs.Reset()
+	if code := run([]string{"healthcheck"}, env, io.Discard, &errs); code != exitFailure || !strings.Contains(errs.String(), "not ready") {
+		t.Fatalf("server down: exit %d, %q", code, errs.String())
 	}
 }
 

@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"gorm.io/gorm/clause"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/identity"
 	"github.com/parley-comments/parley/mail"
 	"github.com/parley-comments/parley/models"
 )
@@ -36,6 +38,9 @@ type config struct {
 	// SMTP sends mail; nil when PARLEY_SMTP_URL is unset, which turns the
 	// features that need mail off.
 	SMTP *mail.SMTP
+	// Providers are the outside sign-in providers (OpenID Connect issuers
+	// and GitHub).
+	Providers []identity.ProviderConfig
 }
 
 // loadConfig reads the configuration through getenv so tests can feed it.
@@ -76,6 +81,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, err
 		}
 	}
+	if c.Providers, err = providers(getenv); err != nil {
+		return c, err
+	}
 	for _, p := range splitList(getenv("PARLEY_TRUSTED_PROXIES")) {
 		_, n, err := net.ParseCIDR(p)
 		if err != nil {
@@ -85,6 +93,40 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	return c, nil
 }
+
+// providers reads PARLEY_OIDC_PROVIDERS (names; then PARLEY_OIDC_<NAME>_ISSUER,
+// _CLIENT_ID, _CLIENT_SECRET for each) and PARLEY_GITHUB_CLIENT_ID/_SECRET.
+func providers(getenv func(string) string) ([]identity.ProviderConfig, error) {
+	var out []identity.ProviderConfig
+	seen := map[string]bool{}
+	for _, name := range splitList(getenv("PARLEY_OIDC_PROVIDERS")) {
+		key := strings.ToUpper(name)
+		lower := strings.ToLower(name)
+		if !providerName.MatchString(lower) || lower == identity.GitHub || seen[lower] {
+			return nil, fmt.Errorf("PARLEY_OIDC_PROVIDERS: %q is not a usable name (letters, digits, '-'; not github; once each)", name)
+		}
+		seen[lower] = true
+		p := identity.ProviderConfig{Name: lower, Issuer: getenv("PARLEY_OIDC_" + key + "_ISSUER"),
+			ClientID: getenv("PARLEY_OIDC_" + key + "_CLIENT_ID"), ClientSecret: getenv("PARLEY_OIDC_" + key + "_CLIENT_SECRET")}
+		if u, err := url.Parse(p.Issuer); err != nil || u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
+			return nil, fmt.Errorf("PARLEY_OIDC_%s_ISSUER: %q is not an issuer URL like https://accounts.google.com", key, p.Issuer)
+		}
+		if p.ClientID == "" || p.ClientSecret == "" {
+			return nil, fmt.Errorf("PARLEY_OIDC_%s_CLIENT_ID and _CLIENT_SECRET are required", key)
+		}
+		out = append(out, p)
+	}
+	id, secret := getenv("PARLEY_GITHUB_CLIENT_ID"), getenv("PARLEY_GITHUB_CLIENT_SECRET")
+	switch {
+	case id != "" && secret != "":
+		out = append(out, identity.ProviderConfig{Name: identity.GitHub, ClientID: id, ClientSecret: secret})
+	case id != "" || secret != "":
+		return nil, fmt.Errorf("PARLEY_GITHUB_CLIENT_ID and PARLEY_GITHUB_CLIENT_SECRET go together")
+	}
+	return out, nil
+}
+
+var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
 // publicURL checks PARLEY_PUBLIC_URL, an origin such as
 // https://comments.example.com, optionally with a path prefix. Unset, it is

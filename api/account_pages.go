@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/identity"
 )
 
@@ -43,6 +44,7 @@ func (h *handler) registerAccountPages(e *echo.Echo) {
 		getAndHead(e, p, serve)
 	}
 	getAndHead(e, "/account/verify", h.verifyPage)
+	getAndHead(e, "/auth/callback/:provider", h.providerCallback)
 }
 
 func accountHeaders(c echo.Context) {
@@ -61,7 +63,7 @@ func (h *handler) verifyPage(c echo.Context) error {
 	ctx, token := c.Request().Context(), c.QueryParam("token")
 	var v *identity.Verified
 	var err error
-	if c.Request().Method == http.MethodHead {
+	if isHead(c) {
 		v, err = h.identity.PeekVerification(ctx, token)
 	} else {
 		v, err = h.identity.Verify(ctx, token)
@@ -82,6 +84,47 @@ func (h *handler) verifyPage(c echo.Context) error {
 	}
 	var buf bytes.Buffer
 	if err := verifiedPage.Execute(&buf, data); err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))
+	return c.HTMLBlob(http.StatusOK, buf.Bytes())
+}
+
+var errHeadOnly = errors.New("HEAD: nothing done")
+
+var callbackPage = template.Must(template.New("callback").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>{{.Title}}</title><link rel="stylesheet" href="/assets/account.css">
+<script src="/assets/account.js" defer></script></head>
+<body><main id="callback" data-ok="{{.OK}}"><h1>{{.Title}}</h1><p id="status"{{if not .OK}} class="error"{{end}}>{{.Text}}</p></main></body></html>
+`))
+
+// GET /auth/callback/:provider?code=…&state=…: where a provider sends the
+// popup back. The page tells the widget that opened it (a message to its
+// own origin: the widget's frame is served from here) that the flow is
+// done; the widget then collects the login with the secret only it holds.
+func (h *handler) providerCallback(c echo.Context) error {
+	accountHeaders(c)
+	q := c.QueryParams()
+	err := errHeadOnly // a HEAD must not spend the flow: it gets the page's headers
+	if !isHead(c) {
+		err = h.identity.FinishLogin(c.Request().Context(), c.Param("provider"), q.Get("state"), q.Get("code"), q.Get("error"))
+	}
+	data := struct {
+		Title, Text string
+		OK          bool
+	}{Title: "Signed in", Text: "You can close this window.", OK: true}
+	if err != nil {
+		data.Title, data.OK = "Not signed in", false
+		data.Text = "The sign-in could not be completed. Close this window and try again."
+		var fe *fault.Error
+		if errors.As(err, &fe) && fe.Code != fault.Internal {
+			data.Text = fe.Message
+		}
+		h.log.Info("provider sign-in refused", "provider", c.Param("provider"), "err", err)
+	}
+	var buf bytes.Buffer
+	if err := callbackPage.Execute(&buf, data); err != nil {
 		return err
 	}
 	c.Response().Header().Set(echo.HeaderContentLength, strconv.Itoa(buf.Len()))

@@ -283,7 +283,7 @@ func servePage(c echo.Context, p *page, cacheControl string) error {
 		body, etag = p.gz, p.etag[:len(p.etag)-1]+`-gzip"`
 		hd.Set(echo.HeaderContentEncoding, "gzip")
 	}
-	if p.gz != nil {
+	if p.gz != nil && !slices.Contains(hd.Values(echo.HeaderVary), echo.HeaderAcceptEncoding) {
 		hd.Add(echo.HeaderVary, echo.HeaderAcceptEncoding)
 	}
 	hd.Set("ETag", etag)

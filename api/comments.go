@@ -211,6 +211,7 @@ func (h *handler) createComment(c echo.Context) error {
 		return err
 	}
 	h.metrics.commentPosted(cm.Status, nil)
+	h.offerGuestVerification(c, cm)
 	return c.JSON(http.StatusCreated, commentEnvelope{Comment: newCommentView(factsOf(cm, u), c.Param("slug"), u, 0)})
 }
 

@@ -58,10 +58,10 @@ func compression() echo.MiddlewareFunc {
 				// below the compressor, so HEAD gets GET's headers,
 				// Content-Encoding and ETag included.
 				res.Writer = bodyless{res.Writer}
+				c.Set(headKey, true)
 				get := r.WithContext(r.Context())
 				get.Method = http.MethodGet
 				c.SetRequest(get)
-				c.Set(headKey, true)
 				defer c.SetRequest(r)
 			}
 			if holdsTokens(r.URL.Path) {
@@ -80,16 +80,6 @@ func compression() echo.MiddlewareFunc {
 			return nil
 		}
 	}
-}
-
-// headKey marks a HEAD request answered as a GET, for handlers that must
-// not start what a GET starts (a live stream).
-const headKey = "parley.head"
-
-// isHead reports whether the request is a HEAD, even one answered as a GET.
-func isHead(c echo.Context) bool {
-	head, _ := c.Get(headKey).(bool)
-	return head || c.Request().Method == http.MethodHead
 }
 
 // encodingSuffixes are the ETag suffixes of compressed representations.
@@ -157,3 +147,12 @@ const (
 	gzipLevel   = 5
 	brotliLevel = 4
 )
+
+// headKey marks a HEAD request that handlers see as a GET (above).
+const headKey = "parley.head"
+
+// isHead reports whether the client sent HEAD: a handler whose GET acts
+// (spends a one-time link) must only look.
+func isHead(c echo.Context) bool {
+	return c.Request().Method == http.MethodHead || c.Get(headKey) == true
+}

@@ -15,16 +15,17 @@ import (
 
 // pageURLs are a request to each page route, as a browser would send it.
 var pageURLs = map[string]string{
-	"/":               "/",
-	"/widget.js":      "/widget.js",
-	"/counts.js":      "/counts.js",
-	"/embed":          "/embed?article=" + seedSlug + "&parent=https://blog.example",
-	"/admin":          "/admin",
-	"/assets/*":       "/assets/admin.js",
-	"/account/verify": "/account/verify?token=not-a-token",
-	"/account/signin": "/account/signin",
-	"/account/reset":  "/account/reset",
-	"/account/link":   "/account/link",
+	"/":                        "/",
+	"/widget.js":               "/widget.js",
+	"/counts.js":               "/counts.js",
+	"/embed":                   "/embed?article=" + seedSlug + "&parent=https://blog.example",
+	"/admin":                   "/admin",
+	"/assets/*":                "/assets/admin.js",
+	"/account/verify":          "/account/verify?token=not-a-token",
+	"/account/signin":          "/account/signin",
+	"/account/reset":           "/account/reset",
+	"/account/link":            "/account/link",
+	"/auth/callback/:provider": "/auth/callback/corp?state=forged&code=forged",
 }
 
 // perRequest are the headers that differ between any two requests.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/parley-comments/parley/identity"
 )
 
 type statusView struct {
@@ -37,6 +38,13 @@ type configView struct {
 	EmailVerification bool `json:"email_verification"`
 	MagicLinks        bool `json:"magic_links"`
 	PasswordReset     bool `json:"password_reset"`
+	// Providers are the outside sign-in providers, in configuration order.
+	Providers []providerView `json:"providers"`
+}
+
+type providerView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
 }
 
 // GET /api/v1/config: what the widget needs to know to draw its forms.
@@ -46,5 +54,13 @@ func (h *handler) publicConfig(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, configView{AllowGuests: h.cfg.AllowGuests, EditWindowMinutes: r.EditWindowMinutes, MaxBodyChars: r.MaxBodyChars,
-		EmailVerification: h.cfg.Mail, MagicLinks: h.cfg.Mail, PasswordReset: h.cfg.Mail})
+		EmailVerification: h.cfg.Mail, MagicLinks: h.cfg.Mail, PasswordReset: h.cfg.Mail, Providers: h.providerViews()})
+}
+
+func (h *handler) providerViews() []providerView {
+	out := []providerView{}
+	for _, p := range h.identity.Providers() {
+		out = append(out, providerView{ID: p, Name: identity.ProviderLabel(p)})
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-comments/parley/identity/oidctest"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -77,12 +78,43 @@ func identityMatrixRows() map[string]matrixRow {
 			_, token := linkIn(t, w.mail.deliver(t)[0])
 			return matrixRequest{path: "/account/verify?token=" + url.QueryEscape(token)}
 		}},
-		"HEAD /account/verify": page("/account/verify?token=not-a-token"),
-		"GET /account/signin":  page("/account/signin"),
-		"HEAD /account/signin": page("/account/signin"),
-		"GET /account/reset":   page("/account/reset"),
-		"HEAD /account/reset":  page("/account/reset"),
-		"GET /account/link":    page("/account/link"),
-		"HEAD /account/link":   page("/account/link"),
+		"HEAD /account/verify":                        page("/account/verify?token=not-a-token"),
+		"GET /account/signin":                         page("/account/signin"),
+		"HEAD /account/signin":                        page("/account/signin"),
+		"GET /account/reset":                          page("/account/reset"),
+		"HEAD /account/reset":                         page("/account/reset"),
+		"GET /account/link":                           page("/account/link"),
+		"GET /auth/callback/:provider":                page("/auth/callback/corp?state=forged&code=forged"),
+		"HEAD /auth/callback/:provider":               page("/auth/callback/corp?state=forged&code=forged"),
+		"POST /api/v1/auth/providers/:provider/flows": {want: everyone(201), build: fixed("/api/v1/auth/providers/corp/flows")},
+		"POST /api/v1/auth/providers/complete": {want: everyone(200), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
+			name := fmt.Sprintf("op-reader%d", w.next())
+			w.op.AddUser(oidctest.User{Username: name, Email: name + "@op.example", EmailVerified: true})
+			secret, _ := w.s.providerSignIn(t, w.op, "", name)
+			return matrixRequest{path: "/api/v1/auth/providers/complete", body: map[string]string{"flow_secret": secret}}
+		}},
+		"POST /api/v1/auth/identities/confirm": {want: everyone(200), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
+			w.mail.deliver(t)
+			email := w.withEmail(t, w.freshUser(t).id, true)
+			name := fmt.Sprintf("op-claimant%d", w.next())
+			w.op.AddUser(oidctest.User{Username: name, Email: email, EmailVerified: true})
+			w.s.providerSignIn(t, w.op, "", name)
+			got := w.mail.deliver(t)
+			if len(got) != 1 {
+				t.Fatalf("%d link confirmation mails", len(got))
+			}
+			_, token := linkIn(t, got[0])
+			return matrixRequest{path: "/api/v1/auth/identities/confirm", body: map[string]string{"token": token}}
+		}},
+		"GET /api/v1/me/identities": {want: signedIn(200), build: fixed("/api/v1/me/identities")},
+		// Each may unlink only their own: the owner's identity is a 404 to the rest.
+		"DELETE /api/v1/me/identities/:id": {want: statuses{401, 404, 204, 404, 404, 404, 404, 404}, build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
+			row := models.UserIdentity{UserID: w.acct[pOwner].id, Provider: "corp", Subject: fmt.Sprintf("matrix-%d", w.next()), CreatedAt: time.Now()}
+			if err := w.s.store.Write.Create(&row).Error; err != nil {
+				t.Fatal(err)
+			}
+			return matrixRequest{path: fmt.Sprintf("/api/v1/me/identities/%d", row.ID)}
+		}},
+		"HEAD /account/link": page("/account/link"),
 	}
 }

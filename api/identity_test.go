@@ -134,6 +134,10 @@ func TestEmailVerification(t *testing.T) {
 	}
 
 	t.Run("a GET of the link verifies, once", func(t *testing.T) {
+		doRaw(t, s, "HEAD", "/account/verify?token="+token, nil, "") // a HEAD only looks
+		if v := s.me(t, sess.AccessToken).User.EmailVerified; *v {
+			t.Fatal("a HEAD of the link verified the address")
+		}
 		if code, body := s.page(t, "/account/verify?token="+token); code != 200 || !strings.Contains(body, "alice@example.org") {
 			t.Fatalf("verify page: %d %s", code, body)
 		}

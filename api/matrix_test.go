@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/parley-comments/parley/identity/oidctest"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
 )
@@ -88,6 +89,7 @@ type account struct {
 type matrixWorld struct {
 	s    *testServer
 	mail *mailbox
+	op   *oidctest.Provider
 	seq  int
 	acct map[principal]*account
 }
@@ -95,7 +97,8 @@ type matrixWorld struct {
 func newMatrixWorld(t *testing.T) *matrixWorld {
 	t.Helper()
 	mb, mailOn := withMail(t)
-	w := &matrixWorld{s: newTestServer(t, mailOn), mail: mb, acct: map[principal]*account{}}
+	op, oidcOn := withOIDC(t)
+	w := &matrixWorld{s: newTestServer(t, mailOn, oidcOn), mail: mb, op: op, acct: map[principal]*account{}}
 	adm := w.s.admin(t)
 	w.acct[pAdmin] = &account{id: adm.User.ID, username: "admin", password: "admin-password", token: adm.AccessToken, role: "admin"}
 	for _, p := range []principal{pUser, pOwner, pOther, pBanned, pShadow, pMod} {

@@ -205,6 +205,8 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/account/signin":                 {"/account/signin"},
 		"/account/reset":                  {"/account/reset"},
 		"/account/link":                   {"/account/link"},
+		"/auth/callback/:provider":        {"/auth/callback/corp?state=forged&code=forged"},
+		"/api/v1/me/identities":           {"/api/v1/me/identities"},
 		"/api/v1/admin/imports/:id":       {fmt.Sprintf("/api/v1/admin/imports/%d", f.importJob(t))},
 		"/api/v1/admin/export":            {"/api/v1/admin/export", "/api/v1/admin/export?site=default"},
 	}

@@ -43,6 +43,11 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/magic-link/redeem", h.redeemSignIn, rl.byIP("redeem"))
 	v1.POST("/auth/password-reset", h.requestReset, rl.byIP("mail"))
 	v1.POST("/auth/password-reset/redeem", h.redeemReset, rl.byIP("redeem"))
+	v1.POST("/auth/providers/:provider/flows", h.startProviderFlow, rl.byIP("provider"))
+	v1.POST("/auth/providers/complete", h.completeProviderFlow, rl.byIP("redeem"))
+	v1.POST("/auth/identities/confirm", h.confirmIdentityLink, rl.byIP("redeem"))
+	v1.GET("/me/identities", h.listIdentities, requireUser)
+	v1.DELETE("/me/identities/:id", h.unlinkIdentity, requireUser)
 
 	v1.GET("/articles", h.listArticles)
 	v1.GET("/articles/:slug", h.getArticle)

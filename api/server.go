@@ -48,6 +48,10 @@ type Config struct {
 	// Mail says an SMTP server is configured; without one the features
 	// that send mail are off.
 	Mail bool
+	// Providers are the outside identity providers readers may sign in
+	// with; ProviderClient, when set, makes their HTTP calls (tests).
+	Providers      []identity.ProviderConfig
+	ProviderClient *http.Client
 	// QuietRequests turns off the log line of every request.
 	QuietRequests bool
 	// MetricsMux, when set, serves /metrics instead of the main router, for
@@ -125,6 +129,7 @@ func NewServer(cfg Config) *echo.Echo {
 		sites:    sites.NewDirectory(cfg.Store, cfg.AllowedOrigins),
 	}
 	h.identity = identity.NewService(cfg.Store, h.accounts, cfg.PublicURL, cfg.Mail, cfg.RateLimit, now)
+	h.identity.SetProviders(cfg.Providers, cfg.ProviderClient)
 	if cfg.PageCacheBytes == 0 {
 		cfg.PageCacheBytes = defaultPageCacheBytes
 	}

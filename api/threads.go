@@ -114,6 +114,7 @@ func (h *handler) createThreadComment(rl *rateLimits) echo.HandlerFunc {
 			return err
 		}
 		h.metrics.commentPosted(cm.Status, nil)
+		h.offerGuestVerification(c, cm)
 		return c.JSON(http.StatusCreated, commentEnvelope{Comment: newCommentView(factsOf(cm, u), key, u, 0)})
 	}
 }

@@ -477,3 +477,10 @@ func (a *Accounts) ReplacePassword(tx *gorm.DB, id uint, hash string) error {
 	}
 	return tx.Model(&models.RefreshToken{}).Where("user_id = ? AND revoked_at IS NULL", id).Update("revoked_at", now).Error
 }
+
+// UsernameFree reports whether name follows the username rule and is not
+// reserved; whether it is taken is the database's to say.
+func UsernameFree(name string) bool {
+	key := strings.ToLower(name)
+	return validUsername(name) && !reservedNames[key] && !strings.HasPrefix(key, "admin") && !strings.HasPrefix(key, "moderator")
+}

@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/parley-comments/parley/fault"
@@ -41,6 +42,10 @@ type Service struct {
 	// perAddress limits the mail one address receives, whoever asks;
 	// nil allows everything (rate limiting off).
 	perAddress *moderation.Limiter
+
+	providers     map[string]*provider
+	providerNames []string
+	httpClient    *http.Client // for provider calls; nil is http.DefaultClient
 }
 
 // NewService returns a service; limit turns the per-address limit on

@@ -19,6 +19,10 @@ type Summary struct {
 	Threads        []*ThreadSummary `json:"threads"`
 	// Skips lists the first maxSkipReports skipped items with their reasons.
 	Skips []SkipReport `json:"skips"`
+	// Batches counts the write transactions; SlowestBatchMS is the longest
+	// any of them held the writer (posters wait at most that long for it).
+	Batches        int     `json:"batches"`
+	SlowestBatchMS float64 `json:"slowest_batch_ms"`
 	// Notes are remarks that are not skips: a reply whose parent was missing
 	// imported at the top, deleted comments without replies not kept.
 	Notes []string `json:"notes,omitempty"`
@@ -102,5 +106,8 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if s.Batches > 0 {
+		fmt.Fprintf(w, "%d write batches, the longest held the writer %.1f ms\n", s.Batches, s.SlowestBatchMS)
 	}
 }

@@ -79,6 +79,7 @@ type pending struct {
 	body    string
 	html    string
 	skipped string // why it cannot be stored, found while rendering
+	author  uint   // the account whose verified e-mail the comment carries
 
 	// set while planning a batch
 	parent   *pending // a comment of the same batch
@@ -114,6 +115,7 @@ type writer struct {
 	nodes   nodeIndex
 	waiting map[string][]*pending // replies whose parent has not been seen yet
 	tombs   []uint                // tombstones made in this import
+	emails  map[string]uint       // lower-cased e-mail → verified account (0: none)
 	fakeID  uint                  // ids a dry run hands out
 	err     error
 }
@@ -134,7 +136,7 @@ func newWriter(ctx context.Context, st *models.Store, opt Options) (*writer, err
 	_ = json.Unmarshal([]byte(site.Origins), &origins)
 	w := &writer{ctx: ctx, st: st, opt: opt, keepQuery: site.KeepQuery, now: time.Now().UTC(),
 		sum: newSummary(opt.Format, opt.Site, opt.DryRun), threads: map[*Thread]*threadState{}, byKey: map[string]*threadState{},
-		nodes: newNodeIndex(), waiting: map[string][]*pending{}, fakeID: 1 << 40}
+		nodes: newNodeIndex(), waiting: map[string][]*pending{}, emails: map[string]uint{}, fakeID: 1 << 40}
 	if len(origins) > 0 {
 		w.origin = strings.TrimSuffix(origins[0], "/")
 	}
@@ -231,6 +233,9 @@ func (w *writer) flush(batch []*pending) error {
 		}
 	}
 	renderAll(fresh)
+	if err := w.linkAuthors(fresh); err != nil {
+		return err
+	}
 	ready, err := w.plan(fresh)
 	if err != nil {
 		return err
@@ -463,7 +468,10 @@ func (w *writer) store(ready []*pending) error {
 		return nil
 	}
 	var touched []uint
+	var held time.Duration
 	err := w.write(func(tx *gorm.DB) error {
+		began := time.Now()
+		defer func() { held = time.Since(began) }()
 		touched = touched[:0]
 		if err := w.createArticles(tx, ready); err != nil {
 			return err
@@ -480,14 +488,10 @@ func (w *writer) store(ready []*pending) error {
 		if w.opt.DryRun {
 			return nil
 		}
-		if err := tx.CreateInBatches(rows, 64).Error; err != nil {
+		if err := insertComments(tx, rows); err != nil {
 			return fmt.Errorf("insert comments: %w", err)
 		}
-		sources := make([]models.ImportSource, len(ready))
-		for i, p := range ready {
-			sources[i] = models.ImportSource{SiteID: w.opt.Site, Format: w.opt.Format, SourceID: p.c.SourceID, CommentID: p.node.id}
-		}
-		if err := tx.CreateInBatches(sources, 200).Error; err != nil {
+		if err := w.insertSources(tx, ready); err != nil {
 			return fmt.Errorf("record source ids: %w", err)
 		}
 		seen := map[uint]bool{}
@@ -503,6 +507,10 @@ func (w *writer) store(ready []*pending) error {
 		return err
 	}
 	w.mu.Lock()
+	if !w.opt.DryRun {
+		w.sum.Batches++
+		w.sum.SlowestBatchMS = max(w.sum.SlowestBatchMS, float64(held.Microseconds())/1000)
+	}
 	for _, p := range ready {
 		w.nodes.put(p.c.SourceID, p.node)
 		w.sum.Created++
@@ -626,17 +634,120 @@ func (p *pending) row(now time.Time) *models.Comment {
 		parent, root := p.node.parentID, p.node.root
 		row.ParentID, row.RootID = &parent, &root
 	}
-	if c.Status != models.StatusDeleted {
+	switch {
+	case c.Status == models.StatusDeleted:
+		row.IP = ""
+	case p.author != 0:
+		author := p.author
+		row.AuthorID = &author
+		row.BodyHash = moderation.HashBody(p.body)
+	default:
 		row.GuestName = truncateBytes(markup.CleanName(c.AuthorName), 256)
 		if row.GuestName == "" {
 			row.GuestName = "Anonymous"
 		}
 		row.GuestEmail = truncateBytes(strings.TrimSpace(c.AuthorEmail), 320)
 		row.BodyHash = moderation.HashBody(p.body)
-	} else {
-		row.IP = ""
 	}
 	return row
+}
+
+// commentColumns are the columns an imported comment fills, in the order
+// commentValues gives them.
+const commentColumns = "id, article_id, parent_id, root_id, depth, author_id, guest_name, guest_email, ip, body, body_html, " +
+	"body_hash, render_version, status, holds, shadow, score, created_at, edited_at, updated_at"
+
+func commentValues(c *models.Comment) []any {
+	return []any{c.ID, c.ArticleID, c.ParentID, c.RootID, c.Depth, c.AuthorID, c.GuestName, c.GuestEmail, c.IP, c.Body, c.BodyHTML,
+		c.BodyHash, c.RenderVersion, c.Status, c.Holds, c.Shadow, c.Score, c.CreatedAt, c.EditedAt, c.UpdatedAt}
+}
+
+// insertRows is the rows one INSERT statement carries: few enough for
+// both databases' limits on parameters, and two statement shapes at most
+// per batch (a full chunk and the rest), which the writer keeps prepared.
+const insertRows = 64
+
+// insertComments writes rows with their allocated ids in multi-row
+// INSERTs: GORM's Create reflects on every row and reads each id back,
+// which took most of the writer's time.
+func insertComments(tx *gorm.DB, rows []*models.Comment) error {
+	for chunk := range chunks(rows, insertRows) {
+		args := make([]any, 0, len(chunk)*20)
+		for _, c := range chunk {
+			args = append(args, commentValues(c)...)
+		}
+		q := "INSERT INTO comments (" + commentColumns + ") VALUES " + placeholders(len(chunk), 20)
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writer) insertSources(tx *gorm.DB, ready []*pending) error {
+	for chunk := range chunks(ready, insertRows) {
+		args := make([]any, 0, len(chunk)*4)
+		for _, p := range chunk {
+			args = append(args, w.opt.Site, w.opt.Format, p.c.SourceID, p.node.id)
+		}
+		q := "INSERT INTO import_sources (site_id, format, source_id, comment_id) VALUES " + placeholders(len(chunk), 4)
+		if err := tx.Exec(q, args...).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// placeholders is "(?, ?), (?, ?)" for rows of cols values.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	return strings.Repeat(one+", ", rows-1) + one
+}
+
+// maxKnownEmails bounds the writer's memory of which e-mail addresses
+// belong to an account; past it, addresses are looked up again.
+const maxKnownEmails = 100_000
+
+// linkAuthors gives a comment to the account whose e-mail address it
+// carries, when that account has verified the address: anyone can type
+// someone else's address into an old comment form, so an unverified match
+// proves nothing and the comment stays a guest's.
+func (w *writer) linkAuthors(batch []*pending) error {
+	var ask []string
+	seen := map[string]bool{}
+	for _, p := range batch {
+		e := strings.ToLower(strings.TrimSpace(p.c.AuthorEmail))
+		if e == "" || p.c.Status == models.StatusDeleted {
+			continue
+		}
+		if _, known := w.emails[e]; !known && !seen[e] {
+			seen[e] = true
+			ask = append(ask, e)
+		}
+	}
+	if len(ask) > 0 {
+		var rows []struct {
+			ID    uint
+			Email string
+		}
+		if err := w.st.Read.WithContext(w.ctx).Raw(`SELECT id, email FROM users WHERE email_verified_at IS NOT NULL AND LOWER(email) IN ?`, ask).
+			Scan(&rows).Error; err != nil {
+			return models.MapError(err)
+		}
+		if len(w.emails) > maxKnownEmails {
+			clear(w.emails)
+		}
+		for _, e := range ask {
+			w.emails[e] = 0
+		}
+		for _, r := range rows {
+			w.emails[strings.ToLower(r.Email)] = r.ID
+		}
+	}
+	for _, p := range batch {
+		p.author = w.emails[strings.ToLower(strings.TrimSpace(p.c.AuthorEmail))]
+	}
+	return nil
 }
 
 // finish stores the replies whose parent never came (at the top of their

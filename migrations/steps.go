@@ -17,6 +17,7 @@ var Steps = []Step{
 	{ID: "0006_sites", Up: sites},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
 	{ID: "0007_2_identity", Up: identity},
+	{ID: "0007_3_login_results", Up: loginResults},
 	{ID: "0008_imports", Up: imports},
 	{ID: "0009_1_change_events", Up: changeEvents},
 }
@@ -355,4 +356,26 @@ func loginThrottles(tx *gorm.DB) error {
 		UpdatedAt   time.Time `gorm:"not null;index:idx_login_throttles_updated_at"`
 	}
 	return tx.Migrator().CreateTable(&loginThrottle{})
+}
+
+// loginResults lets a sign-in with an outside provider end where it began:
+// the widget that started it holds a secret (stored hashed) and collects
+// the login with it once the provider's callback has named the user.
+func loginResults(tx *gorm.DB) error {
+	timestamp := "timestamptz"
+	if tx.Dialector.Name() == "sqlite" {
+		timestamp = "datetime"
+	}
+	for _, q := range []string{
+		"ALTER TABLE login_flows ADD COLUMN secret_hash varchar(64) NOT NULL DEFAULT ''",
+		"ALTER TABLE login_flows ADD COLUMN user_id bigint",
+		"ALTER TABLE login_flows ADD COLUMN outcome varchar(300) NOT NULL DEFAULT ''",
+		"ALTER TABLE login_flows ADD COLUMN done_at " + timestamp,
+		"CREATE INDEX idx_login_flows_secret ON login_flows (secret_hash)",
+	} {
+		if err := tx.Exec(q).Error; err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(strings.Fields(q)[:3], " "), err)
+		}
+	}
+	return nil
 }

@@ -58,4 +58,11 @@ type LoginFlow struct {
 	LinkUserID *uint
 	ExpiresAt  time.Time
 	CreatedAt  time.Time
+	// SecretHash is the SHA-256 of the secret the widget collects the login with.
+	SecretHash string `gorm:"size:64;not null;default:''"`
+	// UserID is who the callback signed in; Outcome, when it signed nobody
+	// in, says why; DoneAt is when the callback ran.
+	UserID  *uint
+	Outcome string `gorm:"size:300;not null;default:''"`
+	DoneAt  *time.Time
 }

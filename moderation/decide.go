@@ -28,6 +28,7 @@ const (
 type Author struct {
 	Role          string // "" for a guest
 	Guest         bool
+	VerifiedGuest bool // a guest whose address is confirmed: ApprovedCount counts its comments
 	AccountAge    time.Duration
 	ApprovedCount int  // how many of their comments are approved
 	Banned        bool // an active normal ban
@@ -101,7 +102,7 @@ func Decide(r Rules, in Input) Verdict {
 	if !a.Guest && !trusted && a.AccountAge < r.MinAccountAge() {
 		holds = append(holds, HoldNewAccount)
 	}
-	if a.Guest && r.HoldGuests {
+	if a.Guest && r.HoldGuests && !trusted {
 		holds = append(holds, HoldGuest)
 	}
 	if in.DuplicateOther {
@@ -118,12 +119,13 @@ func Decide(r Rules, in Input) Verdict {
 
 // Trusted reports whether the author skips pre-moderation and the new-account hold:
 // moderators, admins, and users with at least r.TrustedAfter approved comments. Guests
-// never are, as nothing ties one guest comment to the next.
+// count only with a confirmed address (which ties one guest comment to the next); a
+// trusted guest also skips the guest hold.
 func Trusted(r Rules, a Author) bool {
 	switch {
 	case isStaff(a):
 		return true
-	case a.Guest:
+	case a.Guest && !a.VerifiedGuest:
 		return false
 	}
 	return a.ApprovedCount >= r.TrustedAfter

@@ -83,7 +83,7 @@ func (s *Service) editable(ctx context.Context, id uint, editor *models.User, ru
 	if c.Status == models.StatusDeleted {
 		return nil, Author{}, fmt.Errorf("edit comment %d: %w", id, models.ErrNotFound)
 	}
-	author, err := s.authorFacts(ctx, editor, now, rules.TrustedAfter)
+	author, err := s.authorFacts(ctx, editor, "", now, rules.TrustedAfter)
 	if err != nil {
 		return nil, Author{}, err
 	}

@@ -85,7 +85,7 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 	}
 	c.BodyHTML = rendered.HTML
 
-	author, err := s.authorFacts(ctx, in.Author, now, rules.TrustedAfter)
+	author, err := s.authorFacts(ctx, in.Author, guestEmail, now, rules.TrustedAfter)
 	if err != nil {
 		return nil, err
 	}
@@ -212,9 +212,9 @@ func openThread(tx *gorm.DB, a models.Article) (uint, error) {
 
 // authorFacts gathers what Decide needs to know about the author, with
 // ApprovedCount counted up to trustedAfter.
-func (s *Service) authorFacts(ctx context.Context, u *models.User, now time.Time, trustedAfter int) (Author, error) {
+func (s *Service) authorFacts(ctx context.Context, u *models.User, guestEmail string, now time.Time, trustedAfter int) (Author, error) {
 	if u == nil {
-		return Author{Guest: true}, nil
+		return s.guestFacts(ctx, guestEmail, trustedAfter)
 	}
 	a := Author{Role: u.Role, AccountAge: now.Sub(u.CreatedAt)}
 	switch u.ActiveBan(now) {
@@ -233,6 +233,31 @@ func (s *Service) authorFacts(ctx context.Context, u *models.User, now time.Time
 	var n int64
 	if err := s.Store.Read.WithContext(ctx).Raw("SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE author_id = ? AND status = ? LIMIT ?) AS approved",
 		u.ID, models.StatusApproved, trustedAfter).Row().Scan(&n); err != nil {
+		return Author{}, models.MapError(err)
+	}
+	a.ApprovedCount = int(n)
+	return a, nil
+}
+
+// guestFacts: a guest whose address is confirmed (guest_emails) earns trust
+// from the approved comments posted with that address, as an account does.
+func (s *Service) guestFacts(ctx context.Context, email string, trustedAfter int) (Author, error) {
+	a := Author{Guest: true}
+	if email == "" {
+		return a, nil
+	}
+	var verified int64
+	db := s.Store.Read.WithContext(ctx)
+	if err := db.Raw("SELECT COUNT(*) FROM guest_emails WHERE email = ? AND verified_at IS NOT NULL", email).Row().Scan(&verified); err != nil {
+		return Author{}, models.MapError(err)
+	}
+	if verified == 0 {
+		return a, nil
+	}
+	a.VerifiedGuest = true
+	var n int64
+	if err := db.Raw("SELECT COUNT(*) FROM (SELECT 1 FROM comments WHERE author_id IS NULL AND guest_email = ? AND status = ? LIMIT ?) AS approved",
+		email, models.StatusApproved, trustedAfter).Row().Scan(&n); err != nil {
 		return Author{}, models.MapError(err)
 	}
 	a.ApprovedCount = int(n)

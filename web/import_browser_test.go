@@ -69,8 +69,17 @@ func TestImportThroughAdmin(t *testing.T) {
 	wait(t, ctx, `!document.querySelector("#transfer-tab").hidden`)
 	do(t, ctx, chromedp.Click(chromedp.CSS(`#transfer-tab`)))
 	wait(t, ctx, `!document.querySelector("#transfer-view").hidden`)
+	// Nothing chosen, then an unknown site: refused with words, nothing stored.
+	do(t, ctx, chromedp.Click(chromedp.CSS(`#import button[type="submit"]`)))
+	wait(t, ctx, `document.querySelector("#import .err").textContent === "Choose the export file to import."`)
 	do(t, ctx,
 		chromedp.SetUploadFiles(chromedp.CSS(`#import input[name="file"]`), []string{file}),
+		chromedp.SetValue(chromedp.CSS(`#import input[name="site"]`), "nosuch"),
+		chromedp.Click(chromedp.CSS(`#import button[type="submit"]`)),
+	)
+	wait(t, ctx, `document.querySelector("#import .err").textContent === "There is no such site."`)
+	do(t, ctx,
+		chromedp.SetValue(chromedp.CSS(`#import input[name="site"]`), "default"),
 		chromedp.SetValue(chromedp.CSS(`#import select[name="format"]`), "disqus"),
 		chromedp.SetValue(chromedp.CSS(`#import textarea[name="map"]`), "http://old.example/blog/* => "+blogURL+"/posts/*"),
 		chromedp.Click(chromedp.CSS(`#import button[type="submit"]`)),

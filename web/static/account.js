@@ -62,3 +62,19 @@
     });
   }
 })();
+
+// The page a sign-in provider sends the popup back to: tell the widget
+// that opened it (a frame of this same origin, so the message goes to this
+// origin only) and close. The login itself is collected by the widget with
+// a secret that never left it.
+(function () {
+  "use strict";
+  const main = document.getElementById("callback");
+  if (!main) return;
+  const ok = main.dataset.ok === "true";
+  const message = document.getElementById("status").textContent;
+  if (window.opener) {
+    window.opener.postMessage({ type: "parley:provider-done", ok, message }, location.origin);
+    if (ok) setTimeout(() => window.close(), 300);
+  }
+})();

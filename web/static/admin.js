@@ -1,5 +1,5 @@
 // Parley moderation page: the review queue, the audit log and the rules, all through the API.
-import { areaOf, createClient, plural, sentence, storage } from "./client.js";
+import { ApiError, areaOf, createClient, plural, sentence, storage } from "./client.js";
 
 (() => {
   const $ = (sel, root = document) => root.querySelector(sel);
@@ -70,7 +70,7 @@ import { areaOf, createClient, plural, sentence, storage } from "./client.js";
   // travel only in headers and JSON bodies.
   const store = storage(areaOf("sessionStorage"), "parley.admin.");
   const client = createClient({ store, onSignedOut: (note) => signOutLocal(note) });
-  const { api, saveSession } = client;
+  const { api, refresh, saveSession } = client;
 
 
   // explain turns an API error into words for the moderator.
@@ -852,6 +852,7 @@ import { areaOf, createClient, plural, sentence, storage } from "./client.js";
         $("#import-state").textContent = "";
         bar.hidden = true;
         if (err.code === "payload_too_large") fail(importForm, "The file is larger than 1 GiB: import it on the server with parley import.");
+        else if (err.code === "not_found") fail(importForm, "There is no such site.", { site: "no such site" });
         else showError(importForm, err);
         return;
       }
