@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -75,24 +76,40 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 	busDone := make(chan struct{})
 	go func() { defer close(busDone); bus.Run(busCtx) }()
 	t.Cleanup(func() { stopBus(); <-busDone })
+	// Parley's address is known before its configuration, which names it
+	// (PublicURL: links in mail, sign-in redirect URIs).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parleyURL = "http://" + l.Addr().String()
 	cfg := api.Config{
 		Store:          store,
 		JWTSecret:      []byte("a-test-secret-that-is-long-enough-0123456789"),
 		AllowedOrigins: []string{s.blogURL},
 		Hasher:         hasher,
 		Bus:            bus,
+		PublicURL:      parleyURL,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s.parley = httptest.NewServer(api.NewServer(cfg))
+	s.parley = httptest.NewUnstartedServer(api.NewServer(cfg))
+	s.parley.Listener.Close()
+	s.parley.Listener = l
+	s.parley.Start()
 	t.Cleanup(s.parley.Close)
-	parleyURL = s.parley.URL
 	return s
 }
 
 // call sends one API request and decodes the JSON answer into out.
 func (s *site) call(t *testing.T, method, path, token string, body, out any) {
+	t.Helper()
+	s.callFrom(t, "", method, path, token, body, out)
+}
+
+// callFrom is call with an Origin header, as a page on origin sends it.
+func (s *site) callFrom(t *testing.T, origin, method, path, token string, body, out any) {
 	t.Helper()
 	var rd bytes.Buffer
 	if body != nil {
@@ -105,6 +122,9 @@ func (s *site) call(t *testing.T, method, path, token string, body, out any) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -11,6 +11,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     me: null,
     view: "pending",
     article: "",
+    site: "",
     sort: "oldest",
     cursor: null,
     logCursor: null,
@@ -211,6 +212,11 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
   async function enter(user) {
     S.me = user;
     await loadArticles(); // first, as the queue links to the articles
+    try {
+      fillSiteFilter((await api("GET", "/sites?limit=200")).items || []);
+    } catch {
+      $("#site").closest("label").hidden = true; // the queue covers what the server allows
+    }
     $("#me-name").textContent = nameOf(user);
     $("#me-role").textContent = user.role;
     $("#transfer-tab").hidden = user.role !== "admin";
@@ -278,6 +284,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     $("#queue-view").hidden = !inQueue;
     $("#log-view").hidden = view !== "log";
     $("#rules-view").hidden = view !== "rules";
+    $("#sites-view").hidden = view !== "sites";
     $("#transfer-view").hidden = view !== "transfer";
     if (inQueue) {
       $("#queue-title").textContent = TITLES[view];
@@ -285,6 +292,8 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
       loadQueue(true, true);
     } else if (view === "log") {
       loadLog(true);
+    } else if (view === "sites") {
+      loadSites();
     } else if (view === "rules") {
       loadRules();
     }
@@ -294,7 +303,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
 
   async function refreshStats() {
     try {
-      const n = await api("GET", "/moderation/stats");
+      const n = await api("GET", "/moderation/stats" + (S.site ? "?site=" + encodeURIComponent(S.site) : ""));
       for (const el of $$("[data-count]")) el.textContent = String(n[el.dataset.count] ?? 0);
     } catch {
       // the counts are a convenience; the queue itself says what failed
@@ -440,6 +449,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     }
     const q = new URLSearchParams({ state: S.view, sort: S.sort, limit: "50" });
     if (S.article) q.set("article", S.article);
+    if (S.site) q.set("site", S.site);
     if (!reset && S.cursor) q.set("cursor", S.cursor);
     const more = $("#queue-more");
     const box = $("#queue-err");
@@ -758,6 +768,117 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     });
   });
 
+  // ---- sites: admins manage them; moderators see the ones they moderate
+  const lines = (text) => text.split("\n").map((l) => l.trim()).filter(Boolean);
+
+  async function loadSites() {
+    const box = $("#sites-err");
+    box.hidden = true;
+    $("#site-new").hidden = !(S.me && S.me.role === "admin");
+    try {
+      const data = await api("GET", "/sites?limit=200");
+      $("#sites").replaceChildren(...(data.items || []).map(siteItem));
+      fillSiteFilter(data.items || []);
+    } catch (err) {
+      S.retry.sites = loadSites;
+      $("p", box).textContent = explain(err);
+      box.hidden = false;
+    }
+  }
+
+  // fillSiteFilter offers the queue's site filter once there is a choice.
+  function fillSiteFilter(sites) {
+    const box = $("#site");
+    const keep = box.value;
+    box.replaceChildren(box.firstElementChild);
+    for (const s of sites) {
+      const o = document.createElement("option");
+      o.value = s.id;
+      o.textContent = s.name;
+      box.append(o);
+    }
+    box.value = keep;
+    box.closest("label").hidden = sites.length < 2;
+  }
+
+  function siteItem(site) {
+    const li = tpl("#t-site");
+    const form = $("form", li);
+    const admin = S.me && S.me.role === "admin";
+    form.dataset.site = site.id;
+    $(".site-name", form).textContent = site.name;
+    $(".site-id", form).textContent = site.id;
+    const el = form.elements;
+    el.name.value = site.name;
+    el.origins.value = (site.origins || []).join("\n");
+    el.auto_threads.checked = !!site.auto_threads;
+    el.keep_query.checked = !!site.keep_query;
+    const configured = site.configured_origins || [];
+    $(".configured", form).hidden = !configured.length;
+    $(".configured", form).textContent = "Also, from PARLEY_ALLOWED_ORIGINS: " + configured.join(", ");
+    $(".rules-own", form).textContent = site.rules ? "This site has moderation rules of its own." : "This site follows the global rules.";
+    $(".embed-code", form).textContent = `<div id="parley" data-site="${site.id}"></div><script src="${location.origin}/widget.js" async></script>`;
+    for (const f of form.elements) {
+      if (f.type === "checkbox") f.disabled = !admin;
+      else if (f.tagName === "INPUT" || f.tagName === "TEXTAREA") f.readOnly = !admin;
+    }
+    $(".row", form).hidden = !admin;
+    $('[data-act="delete"]', form).hidden = site.id === "default";
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      clearError(form);
+      const body = { name: el.name.value.trim(), origins: lines(el.origins.value), auto_threads: el.auto_threads.checked, keep_query: el.keep_query.checked };
+      busy(form, async () => {
+        try {
+          const res = await api("PATCH", `/sites/${encodeURIComponent(site.id)}`, body);
+          li.replaceWith(siteItem(res.site || res));
+        } catch (err) {
+          showError(form, err);
+          return;
+        }
+        announce(`The site ${body.name} is saved.`);
+      });
+    });
+    $('[data-act="delete"]', form).addEventListener("click", () => {
+      clearError(form);
+      busy(form, async () => {
+        try {
+          await api("DELETE", `/sites/${encodeURIComponent(site.id)}`);
+        } catch (err) {
+          showError(form, err);
+          return;
+        }
+        li.remove();
+        announce(`The site ${site.name} is deleted.`);
+      });
+    });
+    return li;
+  }
+
+  $("#site-new").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    clearError(form);
+    const el = form.elements;
+    const body = { id: el.id.value.trim(), name: el.name.value.trim(), origins: lines(el.origins.value) };
+    busy(form, async () => {
+      try {
+        await api("POST", "/sites", body);
+      } catch (err) {
+        showError(form, err);
+        return;
+      }
+      form.reset();
+      announce(`The site ${body.name} is added.`);
+      await loadSites();
+    });
+  });
+  $("#sites-err [data-retry]").addEventListener("click", () => S.retry.sites?.());
+  $("#site").addEventListener("change", (e) => {
+    S.site = e.target.value;
+    loadQueue(true, true);
+    refreshStats();
+  });
 
   // ---- import and export (admins)
   const importForm = $("#import");
