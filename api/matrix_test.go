@@ -315,6 +315,7 @@ func matrixRows() map[string]matrixRow {
 		"GET /api/v1/comments/:id":            {want: everyone(200), build: withID("/api/v1/comments/%d", (*matrixWorld).ownersComment, nil)},
 		"GET /api/v1/articles/:slug/live":     {want: everyone(200), build: fixed("/api/v1/articles/" + seedSlug + "/live")},
 		"GET /api/v1/sites/:site/live":        {want: everyone(200), build: fixed("/api/v1/sites/default/live?key=" + seedSlug)},
+		"GET /api/v1/comments/:id/replies":    {want: everyone(200), build: withID("/api/v1/comments/%d/replies", (*matrixWorld).ownersComment, nil)},
 
 		// Accounts. Signing up or in while signed in is allowed (it is
 		// another account or session, nothing more), and a banned user may
