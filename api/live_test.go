@@ -215,7 +215,10 @@ func TestLive_Caps(t *testing.T) {
 	}
 	// Another client (through a trusted proxy would be the same): the instance cap.
 	rec := httptest.NewRecorder()
-	go s.e.ServeHTTP(rec, liveRequest("10.0.0.1"))
+	third, leave := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { defer close(served); s.e.ServeHTTP(rec, liveRequest("10.0.0.1").WithContext(third)) }()
+	defer func() { leave(); <-served }()
 	waitFor(t, "the third stream", func() bool { return metricValue(t, s, "parley_live_streams") == 3 })
 	rec4 := httptest.NewRecorder()
 	s.e.ServeHTTP(rec4, liveRequest("10.0.0.2"))
