@@ -74,6 +74,7 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 		JWTSecret:      []byte("a-test-secret-that-is-long-enough-0123456789"),
 		AllowedOrigins: []string{s.blogURL},
 		Hasher:         hasher,
+		QuietRequests:  true, // no line per request in the test's output
 	}
 	for _, o := range opts {
 		o(&cfg)
