@@ -33,6 +33,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     pre_moderation: "pre-moderation",
     flagged: "flagged",
     shadow_ban: "shadow ban",
+    banned_address: "address of a banned user",
   };
   const STATUS = { pending: "Pending", approved: "Published", rejected: "Rejected", spam: "Spam", deleted: "Deleted" };
   const DONE = { approve: "approved", reject: "rejected", spam: "marked as spam", restore: "restored" };
@@ -376,6 +377,9 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     const who = nameOf(author);
     $(".author", li).textContent = who;
     $(".guest", li).hidden = !(author && author.guest_name);
+    const email = $(".email", li);
+    email.hidden = !author || typeof author.email_verified !== "boolean";
+    email.textContent = author && author.email_verified ? "email confirmed" : "email not confirmed";
     $(".pick", li).setAttribute("aria-label", `Select the comment by ${who}`);
 
     const art = it.article || { slug: c.article_slug, title: c.article_slug };
