@@ -90,6 +90,7 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 		Hasher:         hasher,
 		Bus:            bus,
 		PublicURL:      parleyURL,
+		QuietRequests:  true, // no line per request in the test's output
 	}
 	for _, o := range opts {
 		o(&cfg)
