@@ -213,6 +213,19 @@ func (w *writer) flush(batch []*pending) error {
 	if err := w.resolveThreads(batch); err != nil {
 		return err
 	}
+	// Two comments with one id in a file (seen in real WordPress exports):
+	// the second gets an id of its own, derived from what it says.
+	ids := make(map[string]bool, len(batch))
+	for _, p := range batch {
+		if ids[p.c.SourceID] {
+			old := p.c.SourceID
+			p.c.SourceID = derivedID(w.opt.Format, old, p.c.Thread.SourceID, p.c.CreatedAt.String(), p.c.AuthorName, p.c.Body)
+			w.mu.Lock()
+			w.sum.note("comment %s: a second comment with this id, imported as %s", old, p.c.SourceID)
+			w.mu.Unlock()
+		}
+		ids[p.c.SourceID] = true
+	}
 	known, err := w.importedAlready(batch)
 	if err != nil {
 		return err
