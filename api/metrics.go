@@ -34,7 +34,7 @@ type metrics struct {
 	security *prometheus.CounterVec
 }
 
-func newMetrics(store *models.Store, pages *pageCache) *metrics {
+func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,6 +59,24 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 	)
 	if pages != nil {
 		m.registerCache(pages)
+	}
+	if live != nil {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_live_streams", Help: "Live thread streams (Server-Sent Events) open on this instance.",
+		}, func() float64 { return float64(live.count()) }))
+	}
+	if store.Path != "" {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "parley_sqlite_wal_bytes", Help: "Size of the SQLite write-ahead log file; truncated to 0 when writes go quiet, unless a reader holds it.",
+			}, func() float64 { return float64(store.WALBytes()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "parley_sqlite_checkpoints_total", Help: "Quiet-time checkpoints that truncated the WAL.",
+			}, func() float64 { done, _ := store.Checkpoints(); return float64(done) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "parley_sqlite_checkpoints_blocked_total", Help: "Quiet-time checkpoints a reader on an older snapshot held back (a long-lived reader keeps the WAL growing).",
+			}, func() float64 { _, blocked := store.Checkpoints(); return float64(blocked) }),
+		)
 	}
 	m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Write), "write"))
 	if store.Read != store.Write { // PostgreSQL has one pool for both

@@ -10,12 +10,16 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
 
+// hashBody is what duplicate detection compares: the body's look-alike
+// skeleton without punctuation or spacing (markup.MatchKey), so that a
+// trailing "!" or one Cyrillic letter does not make a spam run new.
 func hashBody(body string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.Join(strings.Fields(body), " "))))
+	sum := sha256.Sum256([]byte(markup.MatchKey(body)))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -101,6 +105,9 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 	if !own && !by.IsModerator() {
 		return ErrForbidden
 	}
+	if err := checkOutranks(s.Store.Read.WithContext(ctx), by, c); err != nil {
+		return err
+	}
 	if c.Status == models.StatusDeleted {
 		return fmt.Errorf("delete comment %d: %w", id, models.ErrNotFound)
 	}
@@ -133,14 +140,17 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 		// Recounted when the public thread changed: a public comment went,
 		// or a tombstone (public) took a comment's place, which shows the
 		// replies of one that was hidden.
-		if showsDifferently(from, to) {
+		public := showsDifferently(from, to)
+		if public {
 			if err := recount(tx, c.ArticleID); err != nil {
 				return err
 			}
 		}
 		if !own {
-			return audit(tx, now, by.ID, "delete", "comment", c.ID, "")
+			if err := audit(tx, now, by.ID, "delete", "comment", c.ID, ""); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, events.CommentDeleted, c, public)
 	})
 }

@@ -12,8 +12,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   const parentOrigin = params.get("parent") || "";
   const threadPath = `/sites/${encodeURIComponent(params.get("site") || "default")}`;
   const paths = legacy
-    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}` }
-    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}` };
+    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}`, live: `/articles/${encodeURIComponent(slug)}/live` }
+    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}`, live: `${threadPath}/live?key=${encodeURIComponent(slug)}` };
   const app = $("#app");
   const thread = $("#thread");
   const status = $("#status");
@@ -401,8 +401,39 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     fill(li, c);
     const list = $(".replies", li);
     for (const r of c.replies || []) list.append(renderComment(r, depth + 1));
+    li.querySelector(":scope > .c-more").hidden = !c.replies_cursor;
     return li;
   }
+
+  // moreReplies loads the next replies of a top-level comment (a page
+  // carries its first ones and a cursor) and puts each below its parent.
+  async function moreReplies(li, c, b) {
+    if (!c.replies_cursor || b.disabled) return;
+    b.disabled = true;
+    try {
+      const data = await api("GET", `/comments/${c.id}/replies?limit=50&cursor=${encodeURIComponent(c.replies_cursor)}`);
+      let added = 0;
+      for (const r of data.items || []) {
+        const parent = r.parent_id === c.id ? li : thread.querySelector(`#c-${r.parent_id}`);
+        if (!parent || comments.has(r.id)) continue;
+        const pc = comments.get(r.parent_id);
+        if (pc) (pc.replies ||= []).push(r);
+        $(".replies", parent).append(renderComment({ ...r, replies: [] }, Number(parent.dataset.depth) + 1));
+        added++;
+      }
+      c.replies_cursor = data.next_cursor || null;
+      b.hidden = !c.replies_cursor;
+      syncToggle(li);
+      announce(`${plural(added, "more reply", "more replies")} shown.`);
+    } catch {
+      announce("Could not load more replies. Try again.");
+    } finally {
+      b.disabled = false;
+    }
+  }
+
+  // STAFF names the badge of each staff role.
+  const STAFF = { admin: "Admin", moderator: "Moderator" };
 
   // fill (re)writes one comment's own parts from data; its replies stay as they are.
   function fill(li, c) {
@@ -414,6 +445,15 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     const a = c.author || {};
     $(".c-author", li).textContent = c.deleted ? "deleted" : a.display_name || a.username || a.guest_name || "anonymous";
     $(".c-guest", li).hidden = c.deleted || !a.guest_name;
+    // The staff badge comes from the author's role, which only the server
+    // sets: no display name can make one. A display name that is not the
+    // username gets the username beside it, so names cannot be borrowed.
+    const staff = $(".c-staff", li);
+    staff.hidden = c.deleted || !STAFF[a.role];
+    staff.textContent = staff.hidden ? "" : STAFF[a.role];
+    const user = $(".c-user", li);
+    user.hidden = c.deleted || !a.username || !a.display_name || a.display_name.toLowerCase() === a.username.toLowerCase();
+    user.textContent = user.hidden ? "" : "@" + a.username;
     const link = $(".c-link", li);
     link.href = permalink(c.id);
     const t = $(".c-time", li);
@@ -628,6 +668,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   }
 
   function added(c) {
+    seen(c.id);
+    follow();
     if (c.status === "pending") announce("Thanks! Your comment is awaiting moderation.");
     else {
       S.total++;
@@ -822,6 +864,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       case "up": return vote(li, c, 1);
       case "down": return vote(li, c, -1);
       case "reply": return replyTo(li, c);
+      case "more": return moreReplies(li, c, b);
       case "edit": return editOf(li, c);
       case "delete": return deleteOf(li, c);
       case "flag": return flagOf(li, c);
@@ -830,6 +873,75 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
         return syncToggle(li);
     }
   });
+
+  // ---- live updates: new comments wait behind a bar ("3 new comments — show")
+  // so the thread never jumps under the reader; edits, scores and deletions of
+  // comments on screen apply in place. EventSource reconnects by itself and
+  // sends Last-Event-ID, so nothing is missed across a dropped connection.
+  const fresh = new Set();
+  const liveBar = $("#live");
+  function showFresh() {
+    liveBar.hidden = fresh.size === 0;
+    liveBar.textContent = `${plural(fresh.size, "new comment")} — show`;
+    postHeight();
+  }
+  function seen(id) {
+    if (fresh.delete(id)) showFresh();
+  }
+  liveBar.addEventListener("click", () => {
+    fresh.clear();
+    showFresh();
+    load(true);
+  });
+  async function refetch(id) {
+    const li = document.getElementById("c-" + id);
+    const old = comments.get(id);
+    if (!li || !old) return;
+    let c;
+    try {
+      const data = await api("GET", `/comments/${id}`);
+      c = data.comment || data;
+    } catch {
+      c = { ...old, deleted: true }; // gone or hidden: shown as a tombstone until the next load
+    }
+    fill(li, { ...old, ...c, my_vote: old.my_vote, replies: old.replies });
+  }
+  let stream = null;
+  function follow() {
+    if (!window.EventSource || stream) return;
+    const es = new EventSource("/api/v1" + paths.live);
+    stream = es;
+    // A page's thread may not exist until its first comment: follow() runs
+    // again after posting. Other failures are retried by EventSource itself.
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED) stream = null;
+    });
+    const on = (name, fn) => es.addEventListener(name, (e) => {
+      let d = {};
+      try { d = JSON.parse(e.data); } catch { return; }
+      fn(d);
+    });
+    on("comment", (d) => {
+      if (document.getElementById("c-" + d.comment_id)) return;
+      fresh.add(d.comment_id);
+      showFresh();
+    });
+    on("score", (d) => {
+      const li = document.getElementById("c-" + d.comment_id);
+      const c = comments.get(d.comment_id);
+      if (li && c) fill(li, { ...c, score: d.score });
+    });
+    on("edit", (d) => refetch(d.comment_id));
+    on("remove", (d) => {
+      seen(d.comment_id);
+      refetch(d.comment_id);
+    });
+    on("reset", () => {
+      fresh.clear();
+      showFresh();
+      load(true);
+    });
+  }
 
   // ---- start
   async function start() {
@@ -855,6 +967,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     setMe(who ? who.user || who : store.get("access") ? S.me : null);
     mountCompose();
     syncCompose();
+    follow(); // before the first load, so nothing posted in between is missed
     await load(true);
     await show(Number(params.get("comment")) || 0);
   }
