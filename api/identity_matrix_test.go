@@ -107,6 +107,20 @@ func identityMatrixRows() map[string]matrixRow {
 			return matrixRequest{path: "/api/v1/auth/identities/confirm", body: map[string]string{"token": token}}
 		}},
 		"GET /api/v1/me/identities": {want: signedIn(200), build: fixed("/api/v1/me/identities")},
+		"GET /api/v1/me/comments":   {want: signedIn(200), build: fixed("/api/v1/me/comments")},
+		"GET /api/v1/me/export":     {want: signedIn(200), build: fixed("/api/v1/me/export")},
+		"PATCH /api/v1/me": {want: signedIn(200), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
+			return matrixRequest{path: "/api/v1/me", body: map[string]string{"display_name": fmt.Sprintf("Name %d", w.next())}}
+		}},
+		// A deletion that succeeds would take the principal out of the
+		// world, so the cells send no choice: past the token check, each
+		// signed-in principal reaches the body check. TestSelfService
+		// deletes accounts for real.
+		"DELETE /api/v1/me": {want: statuses{401, 400, 400, 400, 400, 400, 400, 400}, codes: map[principal]string{
+			pUser: "validation_failed", pOwner: "validation_failed", pOther: "validation_failed", pBanned: "validation_failed",
+			pShadow: "validation_failed", pMod: "validation_failed", pAdmin: "validation_failed"}, build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
+			return matrixRequest{path: "/api/v1/me", body: map[string]string{}}
+		}},
 		// Each may unlink only their own: the owner's identity is a 404 to the rest.
 		"DELETE /api/v1/me/identities/:id": {want: statuses{401, 404, 204, 404, 404, 404, 404, 404}, build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
 			row := models.UserIdentity{UserID: w.acct[pOwner].id, Provider: "corp", Subject: fmt.Sprintf("matrix-%d", w.next()), CreatedAt: time.Now()}

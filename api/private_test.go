@@ -116,7 +116,9 @@ func seedPrivate(t *testing.T) *privateFixture {
 
 	staff := func(v viewer, _ string) bool { return v.staff() }
 	f.secrets = []secret{
-		{name: "email", value: markEmail, maySee: func(v viewer, url string) bool { return v == vAuthor && url == "/api/v1/me" || v == vAdmin }},
+		{name: "email", value: markEmail, maySee: func(v viewer, url string) bool {
+			return v == vAuthor && (url == "/api/v1/me" || url == "/api/v1/me/export") || v == vAdmin
+		}},
 		{name: "comment IP", value: markIP, maySee: staff},
 		{name: "guest IP", value: markGuestIP, maySee: staff},
 		{name: "guest email", value: markGuestEmail, maySee: staff},
@@ -125,7 +127,8 @@ func seedPrivate(t *testing.T) *privateFixture {
 		{name: "shadow ban reason", value: markShadowWhy, maySee: staff},
 		{name: "Markdown source", value: markSource, maySee: func(v viewer, _ string) bool { return v == vAuthor || v.staff() }},
 		{name: "pending comment", value: markPending, maySee: func(v viewer, _ string) bool { return v == vAuthor || v.staff() }},
-		{name: "rejected comment", value: markRejected, maySee: staff},
+		// The author's data export holds all their comments, rejected ones too.
+		{name: "rejected comment", value: markRejected, maySee: func(v viewer, url string) bool { return v.staff() || v == vAuthor && url == "/api/v1/me/export" }},
 		{name: "shadow-banned comment", value: markShadow, maySee: staff},
 		{name: "password hash", value: "$argon2"},
 		{name: "refresh token", value: vera.RefreshToken},
@@ -195,6 +198,8 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/account/link":                   {"/account/link"},
 		"/auth/callback/:provider":        {"/auth/callback/corp?state=forged&code=forged"},
 		"/api/v1/me/identities":           {"/api/v1/me/identities"},
+		"/api/v1/me/comments":             {"/api/v1/me/comments"},
+		"/api/v1/me/export":               {"/api/v1/me/export"},
 		"/api/v1/admin/imports/:id":       {fmt.Sprintf("/api/v1/admin/imports/%d", f.importJob(t))},
 		"/api/v1/admin/export":            {"/api/v1/admin/export", "/api/v1/admin/export?site=default"},
 	}

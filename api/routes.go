@@ -46,6 +46,10 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.POST("/auth/providers/:provider/flows", h.startProviderFlow, rl.byIP("provider"))
 	v1.POST("/auth/providers/complete", h.completeProviderFlow, rl.byIP("redeem"))
 	v1.POST("/auth/identities/confirm", h.confirmIdentityLink, rl.byIP("redeem"))
+	v1.PATCH("/me", h.updateProfile, requireUser, rl.byUser("profile"))
+	v1.DELETE("/me", h.deleteMe, requireUser, rl.byUser("delete-account"))
+	v1.GET("/me/comments", h.listMyComments, requireUser)
+	v1.GET("/me/export", h.exportMe, requireUser, rl.byUser("export"))
 	v1.GET("/me/identities", h.listIdentities, requireUser)
 	v1.DELETE("/me/identities/:id", h.unlinkIdentity, requireUser)
 
