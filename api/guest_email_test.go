@@ -51,6 +51,23 @@ func TestVerifiedGuestEarnsTrust(t *testing.T) {
 	if c := post("Uma", "uma@example.org", 21); c.Status != "pending" {
 		t.Fatalf("unverified guest with 3 approved comments: %s, want pending", c.Status)
 	}
+	// Moderators see which addresses are confirmed.
+	q := decode[struct {
+		Items []struct {
+			Author struct {
+				GuestName     string `json:"guest_name"`
+				EmailVerified *bool  `json:"email_verified"`
+			} `json:"author"`
+		} `json:"items"`
+	}](t, s.do(t, "GET", "/api/v1/moderation/queue", mod, nil))
+	if len(q.Items) == 0 {
+		t.Fatal("empty queue")
+	}
+	for _, it := range q.Items {
+		if it.Author.EmailVerified == nil || *it.Author.EmailVerified != (it.Author.GuestName == "Gail") {
+			t.Fatalf("queue author %s: email_verified %v", it.Author.GuestName, it.Author.EmailVerified)
+		}
+	}
 	if got := mb.deliver(t); len(got) != 2 { // Uma is reminded (within the per-address limit), Gail never again
 		for _, m := range got {
 			if m.To[0] == "gail@example.org" {

@@ -231,9 +231,9 @@ func (h *handler) moderationQueue(c echo.Context) error {
 func queueAuthor(it moderation.QueueItem) *authorView {
 	switch {
 	case it.Author != nil:
-		return &authorView{ID: it.Author.ID, Username: it.Author.Username, DisplayName: it.Author.DisplayName}
+		return &authorView{ID: it.Author.ID, Username: it.Author.Username, DisplayName: it.Author.DisplayName, EmailVerified: &it.EmailVerified}
 	case it.Comment.GuestName != "":
-		return &authorView{GuestName: it.Comment.GuestName}
+		return &authorView{GuestName: it.Comment.GuestName, EmailVerified: &it.EmailVerified}
 	}
 	return nil
 }

@@ -51,6 +51,9 @@ type authorView struct {
 	Username    string `json:"username,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
 	GuestName   string `json:"guest_name,omitempty"`
+	// EmailVerified is for moderators (the queue): whether the author's
+	// address, or the guest's, is confirmed.
+	EmailVerified *bool `json:"email_verified,omitempty"`
 }
 
 type commentView struct {

@@ -45,8 +45,10 @@ type QueueItem struct {
 	ArticleTitle string
 	// Author is the comment's author (ID, Username, DisplayName only), nil for a guest.
 	Author *models.User
-	Flags  FlagCounts
-	Holds  []string
+	// EmailVerified says the author's address (or the guest's) is confirmed.
+	EmailVerified bool
+	Flags         FlagCounts
+	Holds         []string
 }
 
 // FlagNote is what one reader wrote when flagging.
@@ -99,6 +101,8 @@ type queueRow struct {
 	AuthorUsername    *string
 	AuthorDisplayName *string
 	OpenFlags         int
+	// EmailVerified: the author's (or the guest's) address is confirmed.
+	EmailVerified bool
 }
 
 // Queue returns one page of the moderation queue in three queries whatever
@@ -145,9 +149,11 @@ func (s *Service) Queue(ctx context.Context, q QueueQuery) (*QueuePage, error) {
 func queueQuery(db *gorm.DB, q QueueQuery) (*gorm.DB, error) {
 	query := db.Table("comments c").
 		Select("c.*, a.site_id AS article_site, a.slug AS article_slug, a.title AS article_title, u.username AS author_username, " +
-			"u.display_name AS author_display_name, " + openFlagsSQL + " AS open_flags").
+			"u.display_name AS author_display_name, " + openFlagsSQL + " AS open_flags, " +
+			"(u.email_verified_at IS NOT NULL OR ge.verified_at IS NOT NULL) AS email_verified").
 		Joins("JOIN articles a ON a.id = c.article_id").
-		Joins("LEFT JOIN users u ON u.id = c.author_id")
+		Joins("LEFT JOIN users u ON u.id = c.author_id").
+		Joins("LEFT JOIN guest_emails ge ON c.author_id IS NULL AND ge.email = c.guest_email")
 	articleCol := "c.article_id"
 	if q.State == QueueFlagged {
 		query = query.Where(flaggedSQL)
@@ -203,7 +209,7 @@ func (r queueRow) item(reasons map[string]int, notes []FlagNote) QueueItem {
 		reasons = map[string]int{}
 	}
 	item := QueueItem{Comment: r.Comment, ArticleSite: r.ArticleSite, ArticleSlug: r.ArticleSlug, ArticleTitle: r.ArticleTitle,
-		Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons, Notes: notes}, Holds: splitHolds(r.Holds)}
+		Flags: FlagCounts{Count: r.OpenFlags, Reasons: reasons, Notes: notes}, Holds: splitHolds(r.Holds), EmailVerified: r.EmailVerified}
 	if r.AuthorID != nil && r.AuthorUsername != nil {
 		item.Author = &models.User{ID: *r.AuthorID, Username: *r.AuthorUsername, DisplayName: deref(r.AuthorDisplayName)}
 	}

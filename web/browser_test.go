@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -69,18 +70,28 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 	}))
 	t.Cleanup(blog.Close)
 	s.blogURL = strings.Replace(blog.URL, "127.0.0.1", "localhost", 1)
+	// Parley's address is known before its configuration, which names it
+	// (PublicURL: links in mail, sign-in redirect URIs).
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parleyURL = "http://" + l.Addr().String()
 	cfg := api.Config{
 		Store:          store,
 		JWTSecret:      []byte("a-test-secret-that-is-long-enough-0123456789"),
 		AllowedOrigins: []string{s.blogURL},
 		Hasher:         hasher,
+		PublicURL:      parleyURL,
 	}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s.parley = httptest.NewServer(api.NewServer(cfg))
+	s.parley = httptest.NewUnstartedServer(api.NewServer(cfg))
+	s.parley.Listener.Close()
+	s.parley.Listener = l
+	s.parley.Start()
 	t.Cleanup(s.parley.Close)
-	parleyURL = s.parley.URL
 	return s
 }
 

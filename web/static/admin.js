@@ -375,6 +375,9 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     const who = nameOf(author);
     $(".author", li).textContent = who;
     $(".guest", li).hidden = !(author && author.guest_name);
+    const email = $(".email", li);
+    email.hidden = !author || typeof author.email_verified !== "boolean";
+    email.textContent = author && author.email_verified ? "email confirmed" : "email not confirmed";
     $(".pick", li).setAttribute("aria-label", `Select the comment by ${who}`);
 
     const art = it.article || { slug: c.article_slug, title: c.article_slug };

@@ -147,6 +147,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     $(".signed-out").hidden = !!user;
     if (user) $("#auth").hidden = true;
     for (const f of document.querySelectorAll("form.compose")) syncGuest(f);
+    syncAccount();
   }
 
   function signOutLocal(note) {
@@ -164,6 +165,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     panel.hidden = false;
     $("#signin").hidden = which !== "signin";
     $("#signup").hidden = which !== "signup";
+    $("#mailed").hidden = which !== "mailed";
     const n = $("#auth-note");
     n.hidden = !note;
     n.textContent = note || "";
@@ -173,7 +175,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   for (const b of document.querySelectorAll("[data-open]")) {
     b.addEventListener("click", () => openAuth(b.dataset.open));
   }
-  for (const f of [$("#signin"), $("#signup")]) {
+  for (const f of [$("#signin"), $("#signup"), $("#mailed")]) {
     $("[data-close]", f).addEventListener("click", () => { $("#auth").hidden = true; });
   }
 
@@ -202,6 +204,171 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   }
   authSubmit($("#signin"), "/auth/login", ["login", "password"]);
   authSubmit($("#signup"), "/auth/register", ["username", "password", "email", "display_name"]);
+
+  // ---- mail: forgotten password and sign-in links
+  let mailedMode = "reset";
+  for (const b of document.querySelectorAll("[data-mode]")) {
+    b.addEventListener("click", () => {
+      mailedMode = b.dataset.mode;
+      $("#mailed-title").textContent = mailedMode === "magic" ? "Sign in by email" : "Forgot your password?";
+    });
+  }
+  $("#mailed").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = $("#mailed");
+    clearError(form);
+    submitting(form, async () => {
+      try {
+        const path = mailedMode === "magic" ? "/auth/magic-link" : "/auth/password-reset";
+        await api("POST", path, { email: form.elements.email.value.trim() }, false);
+        form.reset();
+        $("#auth").hidden = true;
+        announce("If an account has this address, a link is on its way. Open it from your mail.");
+      } catch (err) {
+        showError(form, err, "sending the link");
+      }
+    });
+  });
+
+  // ---- sign-in providers, in a popup: the popup tells this frame (same
+  // origin) when the provider is done, and the login is collected here with
+  // a secret that never left the frame.
+  function showProviders(list) {
+    const box = $("#providers");
+    box.replaceChildren();
+    for (const p of list || []) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "provider";
+      b.dataset.provider = p.id;
+      b.textContent = `Sign in with ${p.name}`;
+      b.addEventListener("click", () => providerSignIn(p));
+      box.append(b);
+    }
+    box.hidden = !box.children.length;
+  }
+
+  async function providerSignIn(p) {
+    const form = $("#signin");
+    clearError(form);
+    // Opened now, inside the click, or popup blockers step in.
+    const popup = window.open("about:blank", "parley-signin", "popup,width=520,height=680");
+    let flow;
+    try {
+      flow = await api("POST", `/auth/providers/${encodeURIComponent(p.id)}/flows`, undefined, false);
+    } catch (err) {
+      if (popup) popup.close();
+      showError(form, err, "starting the sign-in");
+      return;
+    }
+    if (!popup) {
+      showError(form, new Error("allow pop-ups for this site to sign in with " + p.name), "signing in");
+      return;
+    }
+    popup.location.href = flow.authorize_url;
+    const done = await new Promise((resolve) => {
+      const onMessage = (ev) => {
+        if (ev.origin !== location.origin || ev.source !== popup || !ev.data || ev.data.type !== "parley:provider-done") return;
+        finish(ev.data);
+      };
+      // If the popup lands on another origin of this server (a differing
+      // public URL), no message comes: its closing is the signal then.
+      const timer = setInterval(() => { if (popup.closed) finish({ ok: true, closed: true }); }, 500);
+      function finish(data) {
+        clearInterval(timer);
+        window.removeEventListener("message", onMessage);
+        resolve(data);
+      }
+      window.addEventListener("message", onMessage);
+    });
+    try {
+      saveSession(await api("POST", "/auth/providers/complete", { flow_secret: flow.flow_secret }, false));
+      $("#auth").hidden = true;
+      announce(`Signed in as ${S.me.display_name || S.me.username}.`);
+      await load(true);
+    } catch (err) {
+      if (!done.closed || err.status !== 409) showError(form, err, "signing in");
+    }
+  }
+
+  // ---- the account panel
+  function syncAccount() {
+    const u = S.me;
+    $("#verify-note").hidden = !(u && u.email && u.email_verified === false && S.cfg.email_verification);
+    if (!u) { $("#account-panel").hidden = true; return; }
+    $("#profile").elements.display_name.value = u.display_name || "";
+    $("#email-change").elements.email.value = u.email || "";
+    $("#email-state").textContent = u.email ? (u.email_verified ? "(confirmed)" : "(not confirmed yet)") : "";
+    $("#email-change").hidden = !S.cfg.email_verification;
+  }
+  $("#open-account").addEventListener("click", () => {
+    syncAccount();
+    $("#account-panel").hidden = !$("#account-panel").hidden;
+  });
+  $("[data-close-account]").addEventListener("click", () => { $("#account-panel").hidden = true; });
+  $("#resend").addEventListener("click", async () => {
+    try {
+      await api("POST", "/auth/email-verification");
+      announce("A new confirmation link is on its way.");
+    } catch (err) {
+      announce(explain(err, "sending the link"));
+    }
+  });
+  $("#profile").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = $("#profile");
+    clearError(form);
+    submitting(form, async () => {
+      try {
+        const data = await api("PATCH", "/me", { display_name: form.elements.display_name.value });
+        setMe(data.user);
+        announce("Your display name is saved.");
+      } catch (err) {
+        showError(form, err, "saving");
+      }
+    });
+  });
+  $("#email-change").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = $("#email-change");
+    clearError(form);
+    submitting(form, async () => {
+      try {
+        await api("PUT", "/me/email", { email: form.elements.email.value.trim() });
+        announce("Open the link we sent to the new address to confirm it.");
+      } catch (err) {
+        showError(form, err, "changing the address");
+      }
+    });
+  });
+  $("#export").addEventListener("click", async () => {
+    try {
+      const data = await api("GET", "/me/export");
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = `parley-${S.me.username}.json`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (err) {
+      announce(explain(err, "exporting"));
+    }
+  });
+  $("#delete-account").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const form = $("#delete-account");
+    clearError(form);
+    if (!window.confirm("Delete your account for good?")) return;
+    submitting(form, async () => {
+      try {
+        await api("DELETE", "/me", { comments: form.elements.comments.value });
+        signOutLocal("Your account is deleted.");
+        load(true);
+      } catch (err) {
+        showError(form, err, "deleting the account");
+      }
+    });
+  });
 
   $("#signout").addEventListener("click", async () => {
     client.signOut();
@@ -680,6 +847,9 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
     ]);
     if (cfg) Object.assign(S.cfg, cfg);
+    showProviders(S.cfg.providers);
+    $(".mail-only").hidden = !S.cfg.password_reset;
+    $(".magic-only").hidden = !S.cfg.magic_links;
     const art = article && (article.article || article);
     S.locked = !!(art && art.comments_locked);
     setMe(who ? who.user || who : store.get("access") ? S.me : null);
