@@ -20,6 +20,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/parley-comments/parley/models/dbtest"
 	"github.com/parley-comments/parley/seeds"
 )
 
@@ -45,7 +46,7 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
-	os.Exit(code)
+	os.Exit(dbtest.NoLeaks(code))
 }
 
 // parleyBinary builds the binary on first use, so a run of only the

@@ -173,7 +173,7 @@ func (h *handler) buildPage(ctx context.Context, q models.ThreadQuery, a models.
 // names, numbers and times.
 func encodedSize(tc *models.ThreadComment, slug string) int {
 	// HTML attributes' quotes are escaped: a byte more each.
-	n := 260 + len(tc.BodyHTML) + len(tc.BodyHTML)/16 + len(tc.Body) + len(slug) + len(tc.AuthorUsername) + len(tc.AuthorDisplayName) + len(tc.GuestName)
+	n := 280 + len(tc.RepliesCursor) + len(tc.BodyHTML) + len(tc.BodyHTML)/16 + len(tc.Body) + len(slug) + len(tc.AuthorUsername) + len(tc.AuthorDisplayName) + len(tc.GuestName)
 	for _, r := range tc.Replies {
 		n += encodedSize(r, slug)
 	}
@@ -182,6 +182,7 @@ func encodedSize(tc *models.ThreadComment, slug string) int {
 
 func (h *handler) threadCommentView(tc *models.ThreadComment, slug string, viewer *models.User, votes map[uint]int) commentView {
 	v := newCommentView(threadFacts(tc), slug, viewer, votes[tc.ID])
+	v.RepliesCursor = tc.RepliesCursor
 	if len(tc.Replies) > 0 {
 		v.Replies = make([]commentView, len(tc.Replies))
 		for i, r := range tc.Replies {
@@ -222,7 +223,7 @@ func (h *handler) commentResponse(c echo.Context, cm *models.Comment) (commentEn
 	var author *models.User
 	if cm.AuthorID != nil {
 		var u models.User
-		if err := h.store.Read.WithContext(ctx).Select("id", "username", "display_name").Take(&u, *cm.AuthorID).Error; err == nil {
+		if err := h.store.Read.WithContext(ctx).Select("id", "username", "display_name", "role").Take(&u, *cm.AuthorID).Error; err == nil {
 			author = &u
 		}
 	}

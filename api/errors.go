@@ -10,6 +10,7 @@ import (
 
 	"github.com/parley-comments/parley/auth"
 	"github.com/parley-comments/parley/fault"
+	"github.com/parley-comments/parley/models"
 )
 
 // apiError is the body of every error response: {"error": {...}}.
@@ -108,6 +109,11 @@ func asFault(err error) *fault.Error {
 		if ee.Code >= 400 && ee.Code < 500 {
 			return errBadRequest
 		}
+	}
+	// A database error a handler's read did not map (a PostgreSQL
+	// statement timeout, say) still gets its code rather than a 500.
+	if errors.As(models.MapError(err), &fe) {
+		return fe
 	}
 	return errInternal
 }

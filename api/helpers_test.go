@@ -25,7 +25,7 @@ import (
 	"github.com/parley-comments/parley/seeds"
 )
 
-func TestMain(m *testing.M) { os.Exit(dbtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(dbtest.NoLeaks(dbtest.Main(m))) }
 
 var testSecret = []byte("test-secret-test-secret-test-secret-0123")
 
@@ -200,6 +200,7 @@ type authorJSON struct {
 	ID          uint   `json:"id"`
 	Username    string `json:"username"`
 	DisplayName string `json:"display_name"`
+	Role        string `json:"role"`
 	GuestName   string `json:"guest_name"`
 }
 

@@ -118,6 +118,10 @@ func (e *threadEncoder) comment(v *commentView) {
 	b = strconv.AppendInt(b, int64(v.MyVote), 10)
 	b = append(b, `,"deleted":`...)
 	b = strconv.AppendBool(b, v.Deleted)
+	if v.RepliesCursor != "" {
+		b = append(b, `,"replies_cursor":`...)
+		b = appendJSONString(b, v.RepliesCursor)
+	}
 	b = append(b, `,"replies":`...)
 	if e.record {
 		e.marks = append(e.marks, mark)
@@ -158,6 +162,10 @@ func appendAuthor(b []byte, a *authorView) []byte {
 	if a.DisplayName != "" {
 		field(`"display_name":`)
 		b = appendJSONString(b, a.DisplayName)
+	}
+	if a.Role != "" {
+		field(`"role":`)
+		b = appendJSONString(b, a.Role)
 	}
 	if a.GuestName != "" {
 		field(`"guest_name":`)

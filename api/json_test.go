@@ -47,6 +47,9 @@ func randomComment(rng *rand.Rand, depth int) commentView {
 	at := time.Date(2020+rng.IntN(10), time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), rng.IntN(60), rng.IntN(60), rng.IntN(3)*int(time.Millisecond)*rng.IntN(1000), time.UTC)
 	v := commentView{ID: uint(rng.Uint32()), ArticleSlug: s(), BodyHTML: s(), Status: s(), CreatedAt: at,
 		Score: rng.IntN(200) - 100, MyVote: rng.IntN(3) - 1, Deleted: rng.IntN(2) == 0}
+	if rng.IntN(3) == 0 {
+		v.RepliesCursor = s()
+	}
 	if rng.IntN(2) == 0 {
 		p := uint(rng.Uint32())
 		v.ParentID = &p
@@ -56,7 +59,7 @@ func randomComment(rng *rand.Rand, depth int) commentView {
 	case 1:
 		v.Author = &authorView{GuestName: s()}
 	case 2:
-		v.Author = &authorView{ID: uint(rng.Uint32()), Username: s()}
+		v.Author = &authorView{ID: uint(rng.Uint32()), Username: s(), Role: s()}
 	default:
 		v.Author = &authorView{ID: uint(rng.Uint32()), Username: s(), DisplayName: s()}
 	}

@@ -289,6 +289,7 @@ func matrixRows() map[string]matrixRow {
 		"GET /api/v1/articles/:slug/comments": {want: everyone(200), build: fixed("/api/v1/articles/" + seedSlug + "/comments")},
 		"GET /api/v1/counts":                  {want: everyone(200), build: fixed("/api/v1/counts?slugs=" + seedSlug + ",nope")},
 		"GET /api/v1/comments/:id":            {want: everyone(200), build: withID("/api/v1/comments/%d", (*matrixWorld).ownersComment, nil)},
+		"GET /api/v1/comments/:id/replies":    {want: everyone(200), build: withID("/api/v1/comments/%d/replies", (*matrixWorld).ownersComment, nil)},
 
 		// Accounts. Signing up or in while signed in is allowed (it is
 		// another account or session, nothing more), and a banned user may

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/names"
 )
 
 type profileRequest struct {
@@ -74,6 +76,11 @@ func (h *handler) updateProfile(c echo.Context) error {
 		name := markup.CleanName(*req.DisplayName)
 		if n := utf8.RuneCountInString(name); n < 1 || n > 64 {
 			return badRequest("display_name must be 1 to 64 characters", map[string]string{"display_name": "1 to 64 characters"})
+		}
+		if err := names.Check(c.Request().Context(), h.store.Read, name, u.Username); errors.Is(err, names.ErrLookalike) {
+			return badRequest("the display name "+err.Error(), map[string]string{"display_name": err.Error()})
+		} else if err != nil {
+			return err
 		}
 		err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
 			return tx.Model(&models.User{}).Where("id = ?", u.ID).Updates(map[string]any{"display_name": name, "updated_at": h.cfg.Now().UTC()}).Error

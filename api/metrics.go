@@ -60,6 +60,19 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 	if pages != nil {
 		m.registerCache(pages)
 	}
+	if store.Path != "" {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "parley_sqlite_wal_bytes", Help: "Size of the SQLite write-ahead log file; truncated to 0 when writes go quiet, unless a reader holds it.",
+			}, func() float64 { return float64(store.WALBytes()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "parley_sqlite_checkpoints_total", Help: "Quiet-time checkpoints that truncated the WAL.",
+			}, func() float64 { done, _ := store.Checkpoints(); return float64(done) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "parley_sqlite_checkpoints_blocked_total", Help: "Quiet-time checkpoints a reader on an older snapshot held back (a long-lived reader keeps the WAL growing).",
+			}, func() float64 { _, blocked := store.Checkpoints(); return float64(blocked) }),
+		)
+	}
 	m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Write), "write"))
 	if store.Read != store.Write { // PostgreSQL has one pool for both
 		m.registry.MustRegister(collectors.NewDBStatsCollector(sqlPool(store.Read), "read"))

@@ -180,6 +180,7 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/api/v1/articles/:slug/comments": {thread, thread + "?sort=newest", thread + "?sort=top&limit=1"},
 		"/api/v1/counts":                  {"/api/v1/counts?slugs=" + seedSlug},
 		"/api/v1/comments/:id":            {comment(f.public), comment(f.pending), comment(f.rejected), comment(f.guest), comment(f.sh)},
+		"/api/v1/comments/:id/replies":    {comment(f.public) + "/replies", comment(f.pending) + "/replies", comment(f.rejected) + "/replies", comment(f.guest) + "/replies", comment(f.sh) + "/replies"},
 		"/api/v1/moderation/queue":        {"/api/v1/moderation/queue", "/api/v1/moderation/queue?state=flagged", "/api/v1/moderation/queue?state=spam", "/api/v1/moderation/queue?state=rejected", "/api/v1/moderation/queue?sort=flags"},
 		"/api/v1/moderation/stats":        {"/api/v1/moderation/stats"},
 		"/api/v1/moderation/log":          {"/api/v1/moderation/log"},

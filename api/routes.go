@@ -62,6 +62,7 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/articles/:slug/comments", h.listComments)
 	v1.POST("/articles/:slug/comments", h.createComment, rl.posting)
 	v1.GET("/comments/:id", h.getComment)
+	v1.GET("/comments/:id/replies", h.listReplies)
 	v1.PATCH("/comments/:id", h.updateComment, requireUser, rl.byUser("edit"))
 	v1.DELETE("/comments/:id", h.deleteComment, requireUser, rl.byUser("delete"))
 	v1.PUT("/comments/:id/vote", h.voteComment, requireUser, rl.byUser("vote"))

@@ -45,31 +45,45 @@ func newArticleView(a *models.Article) articleView {
 		CommentCount: a.CommentCount, CommentsLocked: a.CommentsLocked, ModerationMode: a.ModerationMode}
 }
 
-// authorView is {id, username, display_name} for a user, {guest_name} for a guest.
+// authorView is {id, username, display_name} for a user (with role for
+// staff: the badge no display name can fake), {guest_name} for a guest.
 type authorView struct {
 	ID          uint   `json:"id,omitempty"`
 	Username    string `json:"username,omitempty"`
 	DisplayName string `json:"display_name,omitempty"`
+	Role        string `json:"role,omitempty"`
 	GuestName   string `json:"guest_name,omitempty"`
 	// EmailVerified is for moderators (the queue): whether the author's
 	// address, or the guest's, is confirmed.
 	EmailVerified *bool `json:"email_verified,omitempty"`
 }
 
+// staffRole is the role an author view shows: moderators' and admins', no
+// one else's.
+func staffRole(role string) string {
+	if role == models.RoleModerator || role == models.RoleAdmin {
+		return role
+	}
+	return ""
+}
+
 type commentView struct {
-	ID          uint          `json:"id"`
-	ArticleSlug string        `json:"article_slug"`
-	ParentID    *uint         `json:"parent_id"`
-	Author      *authorView   `json:"author"`
-	BodyHTML    string        `json:"body_html"`
-	Body        *string       `json:"body,omitempty"`
-	Status      string        `json:"status"`
-	CreatedAt   time.Time     `json:"created_at"`
-	EditedAt    *time.Time    `json:"edited_at"`
-	Score       int           `json:"score"`
-	MyVote      int           `json:"my_vote"`
-	Deleted     bool          `json:"deleted"`
-	Replies     []commentView `json:"replies"`
+	ID          uint        `json:"id"`
+	ArticleSlug string      `json:"article_slug"`
+	ParentID    *uint       `json:"parent_id"`
+	Author      *authorView `json:"author"`
+	BodyHTML    string      `json:"body_html"`
+	Body        *string     `json:"body,omitempty"`
+	Status      string      `json:"status"`
+	CreatedAt   time.Time   `json:"created_at"`
+	EditedAt    *time.Time  `json:"edited_at"`
+	Score       int         `json:"score"`
+	MyVote      int         `json:"my_vote"`
+	Deleted     bool        `json:"deleted"`
+	// RepliesCursor is set on a top-level comment with more replies than
+	// the page carries (GET /comments/{id}/replies continues from it).
+	RepliesCursor string        `json:"replies_cursor,omitempty"`
+	Replies       []commentView `json:"replies"`
 }
 
 // commentFacts is what a comment view is made of, from either a full
@@ -78,6 +92,7 @@ type commentFacts struct {
 	id                        uint
 	parentID, authorID        *uint
 	username, displayName     string
+	role                      string
 	guestName, body, bodyHTML string
 	status                    string
 	shadow                    bool
@@ -99,7 +114,7 @@ func newCommentView(f commentFacts, slug string, viewer *models.User, myVote int
 	}
 	switch {
 	case f.authorID != nil:
-		v.Author = &authorView{ID: *f.authorID, Username: f.username, DisplayName: f.displayName}
+		v.Author = &authorView{ID: *f.authorID, Username: f.username, DisplayName: f.displayName, Role: staffRole(f.role)}
 	default:
 		v.Author = &authorView{GuestName: f.guestName}
 	}
@@ -125,13 +140,13 @@ func factsOf(c *models.Comment, author *models.User) commentFacts {
 	f := commentFacts{id: c.ID, parentID: c.ParentID, authorID: c.AuthorID, guestName: c.GuestName, body: c.Body,
 		bodyHTML: c.BodyHTML, status: c.Status, shadow: c.Shadow, score: c.Score, createdAt: c.CreatedAt, editedAt: c.EditedAt}
 	if author != nil {
-		f.username, f.displayName = author.Username, author.DisplayName
+		f.username, f.displayName, f.role = author.Username, author.DisplayName, author.Role
 	}
 	return f
 }
 
 func threadFacts(c *models.ThreadComment) commentFacts {
 	return commentFacts{id: c.ID, parentID: c.ParentID, authorID: c.AuthorID, username: c.AuthorUsername,
-		displayName: c.AuthorDisplayName, guestName: c.GuestName, body: c.Body, bodyHTML: c.BodyHTML,
+		displayName: c.AuthorDisplayName, role: c.AuthorRole, guestName: c.GuestName, body: c.Body, bodyHTML: c.BodyHTML,
 		status: c.Status, shadow: c.Shadow, score: c.Score, createdAt: c.CreatedAt, editedAt: c.EditedAt}
 }

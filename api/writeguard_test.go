@@ -70,8 +70,13 @@ func TestCrossSiteWritesRefused(t *testing.T) {
 		rec := doRaw(t, s, "POST", path, h, strings.Replace(guest, "visitor", "visitor "+string(rune('a'+i)), 1))
 		want(t, rec, http.StatusCreated)
 	}
-	// A body-less write needs no Content-Type.
+	// A site's own origins are allowed as soon as the site is created.
 	admin := s.admin(t)
+	fromNotes := map[string]string{"Content-Type": "application/json", "Origin": "https://notes.example", "Sec-Fetch-Site": "cross-site"}
+	wantError(t, doRaw(t, s, "POST", path, fromNotes, strings.Replace(guest, "visitor", "visitor from notes", 1)), 403, "forbidden")
+	want(t, s.do(t, "POST", "/api/v1/sites", admin.AccessToken, map[string]any{"id": "notes", "name": "Notes", "origins": []string{"https://notes.example"}}), http.StatusCreated)
+	want(t, doRaw(t, s, "POST", path, fromNotes, strings.Replace(guest, "visitor", "visitor from notes", 1)), http.StatusCreated)
+	// A body-less write needs no Content-Type.
 	rec := doRaw(t, s, "POST", "/api/v1/moderation/comments/1/approve", map[string]string{"Authorization": "Bearer " + admin.AccessToken}, "")
 	want(t, rec, http.StatusOK)
 }

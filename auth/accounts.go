@@ -15,6 +15,7 @@ import (
 	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/names"
 )
 
 // Account errors; the API maps each to a status.
@@ -48,14 +49,6 @@ const RefreshTTL = 30 * 24 * time.Hour
 // without one of them revoking the whole login.
 const reuseGrace = 5 * time.Second
 
-// reservedNames may not be registered: they would let anyone pose as staff.
-var reservedNames = map[string]bool{
-	"admin": true, "administrator": true, "moderator": true, "mod": true, "parley": true,
-	"root": true, "system": true, "staff": true, "support": true, "official": true,
-	"anonymous": true, "guest": true, "deleted": true, "null": true, "undefined": true,
-	"api": true, "www": true, "security": true, "webmaster": true, "postmaster": true,
-}
-
 // Accounts registers users, signs them in and rotates their refresh tokens.
 type Accounts struct {
 	Store  *models.Store
@@ -88,6 +81,11 @@ func (a *Accounts) Register(ctx context.Context, r Registration) (*Session, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := names.Check(ctx, a.Store.Read, u.DisplayName, u.Username); errors.Is(err, names.ErrLookalike) {
+		return nil, fault.InvalidFields("the display name "+err.Error(), map[string]string{"display_name": err.Error()})
+	} else if err != nil {
+		return nil, err
+	}
 	hash, err := a.Hasher.Hash(ctx, r.Password)
 	if err != nil {
 		return nil, err
@@ -116,7 +114,7 @@ func (a *Accounts) newUser(r Registration) (*models.User, error) {
 	switch {
 	case !validUsername(r.Username):
 		fields["username"] = "3 to 32 letters, digits, '_', '-' or '.'"
-	case reservedNames[key] || strings.HasPrefix(key, "admin") || strings.HasPrefix(key, "moderator"):
+	case names.Reserved(r.Username):
 		fields["username"] = "this name is reserved"
 	}
 	switch {
@@ -481,6 +479,5 @@ func (a *Accounts) ReplacePassword(tx *gorm.DB, id uint, hash string) error {
 // UsernameFree reports whether name follows the username rule and is not
 // reserved; whether it is taken is the database's to say.
 func UsernameFree(name string) bool {
-	key := strings.ToLower(name)
-	return validUsername(name) && !reservedNames[key] && !strings.HasPrefix(key, "admin") && !strings.HasPrefix(key, "moderator")
+	return validUsername(name) && !names.Reserved(name)
 }

@@ -49,6 +49,11 @@ func apply(db *gorm.DB, steps []Step) error {
 		// A new session, so that one statement's state (its model, its
 		// table) does not carry over into the next.
 		conn := reserved.Session(&gorm.Session{})
+		// Waiting for another instance's migration, and a step rewriting a
+		// large table, may take longer than a request's timeouts.
+		if err := conn.Exec("SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0").Error; err != nil {
+			return fmt.Errorf("lock migrations: %w", err)
+		}
 		if err := conn.Exec("SELECT pg_advisory_lock(?)", pgLockKey).Error; err != nil {
 			return fmt.Errorf("lock migrations: %w", err)
 		}
@@ -56,6 +61,8 @@ func apply(db *gorm.DB, steps []Step) error {
 			if uerr := conn.Exec("SELECT pg_advisory_unlock(?)", pgLockKey).Error; uerr != nil && err == nil {
 				err = fmt.Errorf("unlock migrations: %w", uerr)
 			}
+			// Back to the pool with the session defaults.
+			_ = conn.Exec("RESET statement_timeout; RESET idle_in_transaction_session_timeout").Error
 		}()
 		return migrate(conn, steps)
 	})

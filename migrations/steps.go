@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/parley-comments/parley/markup"
 )
 
 // Steps is the schema's history, oldest first. Append only.
@@ -14,6 +16,7 @@ var Steps = []Step{
 	{ID: "0002_read_paths", Up: readPaths},
 	{ID: "0003_lean_inserts", Up: leanInserts},
 	{ID: "0004_login_throttles", Up: loginThrottles},
+	{ID: "0004_username_skeletons", Up: usernameSkeletons},
 	{ID: "0006_sites", Up: sites},
 	{ID: "0006_sites_listing", Up: sitesListing},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
@@ -356,6 +359,31 @@ func loginThrottles(tx *gorm.DB) error {
 		UpdatedAt   time.Time `gorm:"not null;index:idx_login_throttles_updated_at"`
 	}
 	return tx.Migrator().CreateTable(&loginThrottle{})
+}
+
+// usernameSkeletons stores each username's look-alike skeleton, indexed,
+// so that a display name passing for another user's username is found
+// without reading every user.
+func usernameSkeletons(tx *gorm.DB) error {
+	if err := tx.Exec("ALTER TABLE users ADD COLUMN username_skeleton varchar(128) NOT NULL DEFAULT ''").Error; err != nil {
+		return err
+	}
+	if err := tx.Exec("CREATE INDEX idx_users_username_skeleton ON users (username_skeleton)").Error; err != nil {
+		return err
+	}
+	var users []struct {
+		ID       uint
+		Username string
+	}
+	if err := tx.Table("users").Select("id", "username").Find(&users).Error; err != nil {
+		return err
+	}
+	for _, u := range users {
+		if err := tx.Exec("UPDATE users SET username_skeleton = ? WHERE id = ?", markup.Skeleton(u.Username), u.ID).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loginResults lets a sign-in with an outside provider end where it began:

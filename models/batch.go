@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -30,14 +31,20 @@ type batcher struct {
 	closed  bool
 	wake    chan struct{}
 	stopped chan struct{}
+
+	// onQuiet runs on the writer's goroutine once no write came for
+	// quietAfter after the last one (nil: never); while it reports false
+	// it runs again every quietAfter.
+	onQuiet    func() bool
+	quietAfter time.Duration
 }
 
 // errStoreClosed is ErrBusy: a write that arrives while the process shuts
 // down may succeed on a retry, against the next process.
 var errStoreClosed = fmt.Errorf("%w: the store is closed", ErrBusy)
 
-func newBatcher(db *gorm.DB) *batcher {
-	b := &batcher{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{})}
+func newBatcher(db *gorm.DB, onQuiet func() bool, quietAfter time.Duration) *batcher {
+	b := &batcher{db: db, wake: make(chan struct{}, 1), stopped: make(chan struct{}), onQuiet: onQuiet, quietAfter: quietAfter}
 	go b.run()
 	return b
 }
@@ -86,13 +93,24 @@ func (b *batcher) take() []*writeJob {
 
 func (b *batcher) run() {
 	defer close(b.stopped)
-	for range b.wake {
-		for {
-			jobs := b.take()
-			if len(jobs) == 0 {
-				break
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	defer quiet.Stop()
+	for running := true; running; {
+		select {
+		case _, running = <-b.wake:
+			wrote := false
+			for jobs := b.take(); len(jobs) > 0; jobs = b.take() {
+				b.commit(jobs)
+				wrote = true
 			}
-			b.commit(jobs)
+			if wrote && b.onQuiet != nil {
+				quiet.Reset(b.quietAfter)
+			}
+		case <-quiet.C:
+			if !b.onQuiet() {
+				quiet.Reset(b.quietAfter)
+			}
 		}
 	}
 	// Drain what was queued before stop.

@@ -3,9 +3,11 @@ package models
 import (
 	"context"
 	"database/sql"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -259,4 +261,62 @@ func uncancelable(db *gorm.DB) error {
 		return err
 	}
 	return db.Callback().Row().Before("gorm:row").Register("parley:uncancelable", strip)
+}
+
+// journalSizeLimit is what SQLite truncates the WAL file back to after a
+// checkpoint resets it. Without it the file keeps its largest size for
+// ever: 892 MB after one long-lived reader held checkpoints back.
+const journalSizeLimit = 64 << 20
+
+// checkpointBusyMS is how long a checkpoint waits for readers to move to the
+// newest snapshot before it gives up until the next quiet moment: a short
+// wait, since writes queue behind it.
+const checkpointBusyMS = 100
+
+// defaultQuietAfter is how long the writer waits after its last write
+// before it checkpoints the WAL back into the database and truncates it.
+const defaultQuietAfter = 2 * time.Second
+
+// walKeeper checkpoints the WAL back into the database and truncates it
+// to zero bytes once writes went quiet (the batcher calls checkpoint, and
+// again while it reports false). SQLite's own checkpoints run as the WAL
+// grows but never shrink the file. A reader still on an older snapshot
+// makes a checkpoint give up rather than hold writes back.
+type walKeeper struct {
+	conn    *sql.DB // a connection of its own, with a short busy wait
+	done    atomic.Int64
+	blocked atomic.Int64
+}
+
+func (w *walKeeper) checkpoint() bool {
+	var busy, logFrames, moved int
+	err := w.conn.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &moved)
+	if err != nil || busy != 0 {
+		w.blocked.Add(1)
+		return false
+	}
+	w.done.Add(1)
+	return true
+}
+
+// WALBytes is the size of the SQLite write-ahead log file (0 on PostgreSQL
+// or when there is none).
+func (s *Store) WALBytes() int64 {
+	if s.Path == "" {
+		return 0
+	}
+	fi, err := os.Stat(s.Path + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// Checkpoints returns how many quiet-time checkpoints truncated the WAL
+// and how many a reader on an older snapshot held back.
+func (s *Store) Checkpoints() (truncated, blocked int64) {
+	if s.wal == nil {
+		return 0, 0
+	}
+	return s.wal.done.Load(), s.wal.blocked.Load()
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/mattn/go-sqlite3"
 	"gorm.io/driver/sqlite"
@@ -28,11 +29,14 @@ import (
 // indexes a thread page walks) fit.
 const sqliteReaderParams = "_foreign_keys=1&_cache_size=-1024"
 
-const readOnlyDriver = "parley_sqlite_ro"
+const (
+	readOnlyDriver = "parley_sqlite_ro"
+	writerDriver   = "parley_sqlite_rw"
+)
 
 var registerReadOnly sync.Once
 
-func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
+func openSQLite(path string, busyMS int64, quietAfter time.Duration, cfg *gorm.Config) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("open sqlite: no path")
 	}
@@ -44,10 +48,14 @@ func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
 			_, err := c.Exec("PRAGMA query_only = 1", nil)
 			return err
 		}})
+		sql.Register(writerDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec("PRAGMA journal_size_limit = "+strconv.Itoa(journalSizeLimit), nil)
+			return err
+		}})
 	})
 	file := "file:" + (&url.URL{Path: path}).EscapedPath()
 	busy := fmt.Sprintf("&_busy_timeout=%d", busyMS)
-	wdb, err := sql.Open("sqlite3", file+"?"+sqliteWriterParams+busy)
+	wdb, err := sql.Open(writerDriver, file+"?"+sqliteWriterParams+busy)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite writer: %w", err)
 	}
@@ -85,7 +93,15 @@ func openSQLite(path string, busyMS int64, cfg *gorm.Config) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
-	s.batch = newBatcher(w)
+	// Checkpoints get a connection of their own, with a short busy wait.
+	ckpt, err := sql.Open(writerDriver, file+"?_busy_timeout="+strconv.Itoa(checkpointBusyMS))
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open sqlite checkpointer: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	s.wal = &walKeeper{conn: ckpt}
+	s.batch = newBatcher(w, s.wal.checkpoint, quietAfter)
 	return s, nil
 }
 

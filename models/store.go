@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ type Store struct {
 	Path    string // the SQLite file, empty on PostgreSQL
 
 	batch *batcher
+
+	wal *walKeeper // SQLite: quiet-time checkpoints; nil on PostgreSQL
 }
 
 // Options say which database to open.
@@ -44,6 +47,9 @@ type Options struct {
 	// BusyTimeout is how long a SQLite statement waits for another
 	// connection's lock before failing with ErrBusy (default 5 s).
 	BusyTimeout time.Duration
+	// CheckpointAfter is how long SQLite writes must pause before the WAL
+	// is checkpointed and truncated (default 2 s).
+	CheckpointAfter time.Duration
 }
 
 // defaultBusyTimeout outlasts any one batch commit by far, so a request only
@@ -70,7 +76,11 @@ func Open(o Options) (*Store, error) {
 	if busy <= 0 {
 		busy = defaultBusyTimeout
 	}
-	return openSQLite(o.Path, busy.Milliseconds(), cfg)
+	quiet := o.CheckpointAfter
+	if quiet <= 0 {
+		quiet = defaultQuietAfter
+	}
+	return openSQLite(o.Path, busy.Milliseconds(), quiet, cfg)
 }
 
 // pgSessionParams are set on every PostgreSQL connection unless the
@@ -80,7 +90,29 @@ func Open(o Options) (*Store, error) {
 // came in many small groups, over reading idx_comments_score in order (30 to
 // 130 ms against 1.5 ms on a 20,000-comment thread). Parley's queries are
 // written to read their indexes in order; none needs one.
-var pgSessionParams = map[string]string{"enable_incremental_sort": "off"}
+//
+// statement_timeout bounds every statement of a request: under overload a
+// read that would take seconds is cut and answered 503 with Retry-After
+// instead of holding a connection the queue behind it waits for (p99 of
+// reads reached 977 ms under load without it). Migrations lift it for
+// their own transactions. idle_in_transaction_session_timeout ends a
+// session that left a transaction open (a crashed client, a bug), which
+// would otherwise hold its locks and its row versions from vacuum. Either
+// can be changed in PARLEY_DATABASE_URL (?statement_timeout=30s), which
+// wins over these.
+var pgSessionParams = map[string]string{
+	"enable_incremental_sort":             "off",
+	"statement_timeout":                   "5s",
+	"idle_in_transaction_session_timeout": "10s",
+}
+
+// PostgresPoolSize is the most connections one Parley instance opens: 4 per
+// core, enough to keep the cores busy while some connections wait on disk
+// or locks. With N instances, N × PostgresPoolSize plus room for
+// migrations, backups and psql must stay under the server's
+// max_connections (100 by default): on 2 cores, 8 connections each, so at
+// most 10 instances.
+func PostgresPoolSize() int { return 4 * runtime.NumCPU() }
 
 func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
 	pc, err := pgx.ParseConfig(dsn)
@@ -100,8 +132,8 @@ func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	sqlDB.SetMaxOpenConns(4 * runtime.NumCPU())
-	sqlDB.SetMaxIdleConns(4 * runtime.NumCPU())
+	sqlDB.SetMaxOpenConns(PostgresPoolSize())
+	sqlDB.SetMaxIdleConns(PostgresPoolSize())
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	if err := sqlDB.Ping(); err != nil {
 		return nil, fmt.Errorf("reach postgres: %w", err)
@@ -121,6 +153,7 @@ func (s *Store) checkPragmas(busyMS string) error {
 		{s.Write, "synchronous", "2"}, // FULL
 		{s.Write, "busy_timeout", busyMS},
 		{s.Write, "foreign_keys", "1"},
+		{s.Write, "journal_size_limit", strconv.Itoa(journalSizeLimit)},
 		{s.Read, "busy_timeout", busyMS},
 		{s.Read, "foreign_keys", "1"},
 		{s.Read, "query_only", "1"},
@@ -143,6 +176,9 @@ func (s *Store) Close() error {
 		s.batch.stop()
 	}
 	var errs []error
+	if s.wal != nil {
+		errs = append(errs, s.wal.conn.Close())
+	}
 	for _, db := range []*gorm.DB{s.Write, s.Read} {
 		if sqlDB, err := db.DB(); err == nil {
 			errs = append(errs, sqlDB.Close())

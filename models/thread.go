@@ -1,6 +1,7 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -49,6 +50,7 @@ type ThreadComment struct {
 	AuthorID          *uint
 	AuthorUsername    string
 	AuthorDisplayName string
+	AuthorRole        string // the author's role, for the staff badge
 	GuestName         string
 	Body              string
 	BodyHTML          string
@@ -58,9 +60,17 @@ type ThreadComment struct {
 	CreatedAt         time.Time
 	EditedAt          *time.Time
 	Replies           []*ThreadComment
+	// RepliesCursor, on a top-level comment, is set when it has more
+	// replies than the page carries: LoadReplies continues from it.
+	RepliesCursor string
 }
 
-// ThreadPage is a page of top-level comments, each with all its replies.
+// RepliesPerRoot is how many replies a thread page carries below each
+// top-level comment (the first ones, oldest first); the rest are read with
+// LoadReplies. It bounds a page's size whatever one thread collected.
+const RepliesPerRoot = 20
+
+// ThreadPage is a page of top-level comments, each with its first replies.
 type ThreadPage struct {
 	Items      []*ThreadComment
 	NextCursor string
@@ -77,9 +87,10 @@ const threadColumns = `c.id, c.parent_id, c.author_id, %s,
 // The author's names: from users joined as u, or looked up per row (see
 // LoadThread's top sort).
 const (
-	joinedAuthor   = "COALESCE(u.username, ''), COALESCE(u.display_name, '')"
+	joinedAuthor   = "COALESCE(u.username, ''), COALESCE(u.display_name, ''), COALESCE(u.role, '')"
 	lookedUpAuthor = `COALESCE((SELECT u.username FROM users u WHERE u.id = c.author_id), ''),
-	COALESCE((SELECT u.display_name FROM users u WHERE u.id = c.author_id), '')`
+	COALESCE((SELECT u.display_name FROM users u WHERE u.id = c.author_id), ''),
+	COALESCE((SELECT u.role FROM users u WHERE u.id = c.author_id), '')`
 )
 
 // withAuthor is the FROM clause for joinedAuthor.
@@ -123,8 +134,9 @@ func ThreadArticle(ctx context.Context, db *gorm.DB, site, slug string) (Article
 }
 
 // LoadThread reads one page in two indexed queries, whatever the thread's
-// size: the page's top-level comments, then every reply of those threads
-// (by root_id), nested in memory. A later page of the top sort may take
+// size: the page's top-level comments, then the first RepliesPerRoot
+// replies of each of them (one range of idx_comments_root per root, in one
+// statement), nested in memory. A later page of the top sort may take
 // three (see cursorRanges).
 func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, error) {
 	visible, args := visibility(db, q.Viewer)
@@ -183,19 +195,53 @@ func LoadThread(ctx context.Context, db *gorm.DB, q ThreadQuery) (*ThreadPage, e
 	if len(page.Items) == 0 {
 		return page, nil
 	}
-	roots := make([]uint, len(page.Items))
-	for i, c := range page.Items {
-		roots[i] = c.ID
-	}
-	rvisible, rargs := visibility(db, q.Viewer)
-	columns = fmt.Sprintf(threadColumns, joinedAuthor, bodyCol)
-	replies, err := scanThread(sqlDB.Raw("SELECT "+columns+" FROM "+withAuthor+" WHERE c.root_id IN ? AND "+
-		rvisible+" ORDER BY c.root_id, c.id", slices.Concat(bodyArgs, []any{roots}, rargs)...))
+	replies, err := firstReplies(sqlDB, page.Items, q.Viewer, bodyCol, bodyArgs)
 	if err != nil {
 		return nil, fmt.Errorf("load thread replies: %w", MapError(err))
 	}
 	page.IDs = nest(page.Items, replies)
 	return page, nil
+}
+
+// firstReplies reads up to RepliesPerRoot replies of each root, oldest
+// first, and sets RepliesCursor on the roots that have more. Each root is
+// one LIMITed range of idx_comments_root, so a root with 20,000 replies
+// costs what one with 21 does; the parts are joined with UNION ALL into
+// one statement, and each row says its root so the order is rebuilt here
+// (UNION ALL promises none).
+func firstReplies(db *gorm.DB, roots []*ThreadComment, v Viewer, bodyCol string, bodyArgs []any) ([]*ThreadComment, error) {
+	rvisible, rargs := visibility(db, v)
+	columns := fmt.Sprintf(threadColumns, joinedAuthor, bodyCol)
+	parts := make([]string, len(roots))
+	var args []any
+	for i, r := range roots {
+		parts[i] = fmt.Sprintf("SELECT * FROM (SELECT c.root_id AS part_root, %s FROM %s WHERE c.root_id = ? AND %s ORDER BY c.id LIMIT ?) p%d",
+			columns, withAuthor, rvisible, i)
+		args = append(args, bodyArgs...)
+		args = append(args, r.ID)
+		args = append(args, rargs...)
+		args = append(args, RepliesPerRoot+1)
+	}
+	var rootOf []uint
+	rows, err := scanRows(db.Raw(strings.Join(parts, " UNION ALL "), args...), &rootOf)
+	if err != nil {
+		return nil, err
+	}
+	byRoot := make(map[uint][]*ThreadComment, len(roots))
+	for i, c := range rows {
+		byRoot[rootOf[i]] = append(byRoot[rootOf[i]], c)
+	}
+	var out []*ThreadComment
+	for _, r := range roots {
+		rs := byRoot[r.ID]
+		slices.SortFunc(rs, func(a, b *ThreadComment) int { return cmp.Compare(a.ID, b.ID) })
+		if len(rs) > RepliesPerRoot {
+			rs = rs[:RepliesPerRoot]
+			r.RepliesCursor = encodeRepliesCursor(r.ID, rs[len(rs)-1].ID)
+		}
+		out = append(out, rs...)
+	}
+	return out, nil
 }
 
 // visibility is the WHERE fragment for what viewer may see in a thread.
@@ -248,7 +294,11 @@ func nest(top, replies []*ThreadComment) []uint {
 	return ids
 }
 
-func scanThread(q *gorm.DB) ([]*ThreadComment, error) {
+func scanThread(q *gorm.DB) ([]*ThreadComment, error) { return scanRows(q, nil) }
+
+// scanRows scans thread rows; with roots set, each row starts with one
+// more column, its root's id, appended to *roots.
+func scanRows(q *gorm.DB, roots *[]uint) ([]*ThreadComment, error) {
 	rows, err := q.Rows()
 	if err != nil {
 		return nil, err
@@ -258,9 +308,17 @@ func scanThread(q *gorm.DB) ([]*ThreadComment, error) {
 	for rows.Next() {
 		c := new(ThreadComment)
 		var edited sql.NullTime
-		if err := rows.Scan(&c.ID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorDisplayName,
-			&c.GuestName, &c.Body, &c.BodyHTML, &c.Status, &c.Shadow, &c.Score, &c.CreatedAt, &edited); err != nil {
+		var root uint
+		dest := []any{&c.ID, &c.ParentID, &c.AuthorID, &c.AuthorUsername, &c.AuthorDisplayName, &c.AuthorRole,
+			&c.GuestName, &c.Body, &c.BodyHTML, &c.Status, &c.Shadow, &c.Score, &c.CreatedAt, &edited}
+		if roots != nil {
+			dest = append([]any{&root}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
+		}
+		if roots != nil {
+			*roots = append(*roots, root)
 		}
 		if edited.Valid {
 			t := edited.Time
@@ -413,4 +471,113 @@ func LoadReaderFacts(ctx context.Context, db *gorm.DB, articleID, userID uint) (
 		}
 	}
 	return f, rows.Err()
+}
+
+// RepliesQuery selects a page of one top-level comment's replies, after the
+// cursor a thread page or an earlier replies page gave.
+type RepliesQuery struct {
+	RootID uint
+	Limit  int
+	Cursor string
+	Viewer Viewer
+}
+
+// RepliesPage is a page of replies below one top-level comment, flat and
+// oldest first: each one's ParentID says where it goes.
+type RepliesPage struct {
+	ArticleID  uint
+	Items      []*ThreadComment
+	NextCursor string
+	IDs        []uint
+}
+
+// LoadReplies reads the replies of a visible top-level comment that follow
+// the cursor. Only replies whose every ancestor the viewer may see are
+// returned, as on a thread page: which ones those are is worked out from
+// the ids and parents of the root's visible replies (one range of
+// idx_comments_root), then only the page's rows are read in full.
+func LoadReplies(ctx context.Context, db *gorm.DB, q RepliesQuery) (*RepliesPage, error) {
+	var after uint
+	if q.Cursor != "" {
+		root, last, err := decodeRepliesCursor(q.Cursor)
+		if err != nil || root != q.RootID {
+			return nil, ErrBadCursor
+		}
+		after = last
+	}
+	sqlDB := db.WithContext(ctx)
+	visible, vargs := visibility(db, q.Viewer)
+	var article []uint
+	err := sqlDB.Raw("SELECT c.article_id FROM comments c WHERE c.id = ? AND c.parent_id IS NULL AND "+visible,
+		slices.Concat([]any{q.RootID}, vargs)...).Scan(&article).Error
+	if err != nil {
+		return nil, fmt.Errorf("load replies: %w", MapError(err))
+	}
+	if len(article) == 0 {
+		return nil, fmt.Errorf("comment %d: %w", q.RootID, ErrNotFound)
+	}
+	rows, err := sqlDB.Raw("SELECT c.id, c.parent_id FROM comments c WHERE c.root_id = ? AND "+visible+" ORDER BY c.id",
+		slices.Concat([]any{q.RootID}, vargs)...).Rows()
+	if err != nil {
+		return nil, fmt.Errorf("load replies: %w", MapError(err))
+	}
+	shown := map[uint]bool{q.RootID: true}
+	var ids []uint
+	for rows.Next() {
+		var id uint
+		var parent sql.NullInt64
+		if err := rows.Scan(&id, &parent); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load replies: %w", MapError(err))
+		}
+		// Parents come before their replies: a reply is shown when its
+		// parent is.
+		if parent.Valid && shown[uint(parent.Int64)] {
+			shown[id] = true
+			if id > after && len(ids) <= q.Limit {
+				ids = append(ids, id)
+			}
+		}
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, fmt.Errorf("load replies: %w", MapError(err))
+	}
+	page := &RepliesPage{ArticleID: article[0]}
+	if len(ids) > q.Limit {
+		ids = ids[:q.Limit]
+		page.NextCursor = encodeRepliesCursor(q.RootID, ids[len(ids)-1])
+	}
+	if len(ids) == 0 {
+		return page, nil
+	}
+	bodyCol, bodyArgs := bodyColumn(q.Viewer)
+	items, err := scanThread(sqlDB.Raw("SELECT "+fmt.Sprintf(threadColumns, joinedAuthor, bodyCol)+" FROM "+withAuthor+
+		" WHERE c.id IN ? ORDER BY c.id", slices.Concat(bodyArgs, []any{ids})...))
+	if err != nil {
+		return nil, fmt.Errorf("load replies: %w", MapError(err))
+	}
+	page.Items, page.IDs = items, ids
+	return page, nil
+}
+
+// Replies cursors are "r.<root id>.<last reply id>", base64url-encoded.
+func encodeRepliesCursor(root, last uint) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("r." + strconv.FormatUint(uint64(root), 10) + "." + strconv.FormatUint(uint64(last), 10)))
+}
+
+func decodeRepliesCursor(cursor string) (root, last uint, err error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if len(cursor) > 64 || err != nil {
+		return 0, 0, ErrBadCursor
+	}
+	parts := strings.Split(string(raw), ".")
+	if len(parts) != 3 || parts[0] != "r" {
+		return 0, 0, ErrBadCursor
+	}
+	r, err1 := strconv.ParseUint(parts[1], 10, 32)
+	l, err2 := strconv.ParseUint(parts[2], 10, 32)
+	if err1 != nil || err2 != nil || r == 0 || l == 0 || strconv.FormatUint(r, 10) != parts[1] || strconv.FormatUint(l, 10) != parts[2] {
+		return 0, 0, ErrBadCursor
+	}
+	return uint(r), uint(l), nil
 }

@@ -2,6 +2,10 @@ package models
 
 import (
 	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/parley-comments/parley/markup"
 )
 
 // Roles.
@@ -24,7 +28,11 @@ type User struct {
 	ID          uint   `gorm:"primaryKey"`
 	Username    string `gorm:"size:32;not null"`
 	UsernameKey string `gorm:"size:32;not null;uniqueIndex"`
-	Email       *string
+	// UsernameSkeleton is Username's look-alike skeleton (markup.Skeleton),
+	// set on every save, so that a display name that passes for another
+	// user's username is found by index.
+	UsernameSkeleton string `gorm:"size:128;not null;default:''"`
+	Email            *string
 	// EmailVerifiedAt is when the owner proved Email theirs; nil means
 	// unverified, and no mail but a verification request goes to it.
 	EmailVerifiedAt *time.Time
@@ -53,4 +61,12 @@ func (u *User) ActiveBan(now time.Time) string {
 		return BanNone
 	}
 	return u.BanKind
+}
+
+// BeforeSave keeps UsernameSkeleton in step with Username.
+func (u *User) BeforeSave(*gorm.DB) error {
+	if u.Username != "" {
+		u.UsernameSkeleton = markup.Skeleton(u.Username)
+	}
+	return nil
 }

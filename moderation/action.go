@@ -121,6 +121,9 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 		if err := checkSites(tx, limited, &c); err != nil {
 			return err
 		}
+		if err := checkOutranks(tx, moderator, &c); err != nil {
+			return err
+		}
 		flagged, err := openFlagged(tx, []uint{id})
 		if err != nil {
 			return err
@@ -225,6 +228,9 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 			loaded[i] = &rows[i]
 		}
 		if err := checkSites(tx, limited, loaded...); err != nil {
+			return err
+		}
+		if err := checkOutranks(tx, moderator, loaded...); err != nil {
 			return err
 		}
 		flagged, err := openFlagged(tx, ids)

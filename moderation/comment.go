@@ -14,8 +14,11 @@ import (
 	"github.com/parley-comments/parley/models"
 )
 
+// hashBody is what duplicate detection compares: the body's look-alike
+// skeleton without punctuation or spacing (markup.MatchKey), so that a
+// trailing "!" or one Cyrillic letter does not make a spam run new.
 func hashBody(body string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.Join(strings.Fields(body), " "))))
+	sum := sha256.Sum256([]byte(markup.MatchKey(body)))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -100,6 +103,9 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 	own := c.AuthorID != nil && *c.AuthorID == by.ID
 	if !own && !by.IsModerator() {
 		return ErrForbidden
+	}
+	if err := checkOutranks(s.Store.Read.WithContext(ctx), by, c); err != nil {
+		return err
 	}
 	if c.Status == models.StatusDeleted {
 		return fmt.Errorf("delete comment %d: %w", id, models.ErrNotFound)

@@ -16,6 +16,7 @@ const (
 	HoldDuplicate     = "duplicate"      // another author posted the same body recently: cross-account spam
 	HoldFlagged       = "flagged"        // set by the service when flags hide an approved comment
 	HoldShadowBan     = "shadow_ban"     // the author is shadow-banned
+	HoldBannedAddress = "banned_address" // a guest posted from an address a banned user posted from recently
 )
 
 // Article moderation modes.
@@ -33,6 +34,9 @@ type Author struct {
 	ApprovedCount int  // how many of their comments are approved
 	Banned        bool // an active normal ban
 	ShadowBanned  bool // an active shadow ban
+	// BannedAddress: a guest posting from an address that a user now under
+	// a ban posted from within BannedAddressWindow.
+	BannedAddress bool
 }
 
 // Article is what the decision needs of the article.
@@ -104,6 +108,9 @@ func Decide(r Rules, in Input) Verdict {
 	}
 	if a.Guest && r.HoldGuests && !trusted {
 		holds = append(holds, HoldGuest)
+	}
+	if a.Guest && a.BannedAddress {
+		holds = append(holds, HoldBannedAddress)
 	}
 	if in.DuplicateOther {
 		holds = append(holds, HoldDuplicate)

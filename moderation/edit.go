@@ -83,6 +83,9 @@ func (s *Service) editable(ctx context.Context, id uint, editor *models.User, ru
 	if err := CanEdit(rules, author, own, now.Sub(c.CreatedAt)); err != nil {
 		return nil, Author{}, err
 	}
+	if err := checkOutranks(s.Store.Read.WithContext(ctx), editor, c); err != nil {
+		return nil, Author{}, err
+	}
 	return c, author, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
+	"github.com/parley-comments/parley/names"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -61,6 +62,11 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 		if guestName, guestEmail, err = cleanGuest(*in.Guest); err != nil {
 			return nil, err
 		}
+		if err := names.Check(ctx, s.Store.Read, guestName, ""); errors.Is(err, names.ErrLookalike) {
+			return nil, invalid("the guest name "+err.Error(), map[string]string{"guest_name": err.Error()})
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	now := s.Now()
 	article, err := s.articleBySlug(ctx, site, in.Slug)
@@ -87,6 +93,11 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 	author, err := s.authorFacts(ctx, in.Author, guestEmail, now, rules.TrustedAfter)
 	if err != nil {
 		return nil, err
+	}
+	if author.Guest {
+		if author.BannedAddress, err = s.bannedAddress(ctx, in.IP, now); err != nil {
+			return nil, err
+		}
 	}
 	dupOwn, dupOther, err := s.duplicates(ctx, c, in.Author, rules, now)
 	if err != nil {
@@ -304,4 +315,26 @@ func cleanGuest(g Guest) (name, email string, err error) {
 		return "", "", invalid("invalid guest details", fields)
 	}
 	return name, strings.ToLower(email), nil
+}
+
+// BannedAddressWindow is how far back a guest's address is matched against
+// the comments of banned users.
+const BannedAddressWindow = 30 * 24 * time.Hour
+
+// bannedAddress reports whether a user now under a ban (normal or shadow)
+// posted from ip within BannedAddressWindow: a banned user who signs out
+// and posts as a guest from the same client is held for review. It walks
+// the banned users' comments (idx_comments_author), which are few.
+func (s *Service) bannedAddress(ctx context.Context, ip string, now time.Time) (bool, error) {
+	if ip == "" {
+		return false, nil
+	}
+	var ids []uint
+	err := s.Store.Read.WithContext(ctx).Raw(`SELECT c.id FROM comments c WHERE c.ip = ? AND c.created_at >= ? AND c.author_id IN
+		(SELECT u.id FROM users u WHERE u.ban_kind <> '' AND (u.banned_until IS NULL OR u.banned_until > ?)) LIMIT 1`,
+		ip, now.Add(-BannedAddressWindow), now).Scan(&ids).Error
+	if err != nil {
+		return false, fmt.Errorf("check banned addresses: %w", models.MapError(err))
+	}
+	return len(ids) > 0, nil
 }

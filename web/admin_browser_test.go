@@ -60,6 +60,8 @@ func newAdminSite(t *testing.T) *adminSite {
 		Store:     store,
 		JWTSecret: []byte("a-test-secret-that-is-long-enough-0123456789"),
 		Hasher:    hasher,
+		// No line per request in the test's output.
+		QuietRequests: true,
 	})
 	s := &adminSite{store: store}
 	s.refreshFault.Store("")

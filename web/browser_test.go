@@ -83,6 +83,7 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 		AllowedOrigins: []string{s.blogURL},
 		Hasher:         hasher,
 		PublicURL:      parleyURL,
+		QuietRequests:  true, // no line per request in the test's output
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -717,7 +718,7 @@ func TestWidgetIgnoresScriptInComments(t *testing.T) {
 	s.comment(t, mallory, "Nothing to see.", 0)
 	s.comment(t, eve, `<img src=x onerror="window.__xss=3"> hello`, 0)
 	s.comment(t, eve, `[click me](javascript:window.__xss=4) and <a href="javascript:window.__xss=5">me</a> or [this](`+s.blogURL+`/next)`, 0)
-	s.comment(t, eve, `<script>window.__xss=6</script><svg onload="window.__xss=7"></svg><iframe src="javascript:parent.__xss=8"></iframe>`, 0)
+	s.comment(t, eve, `<script>window.__xss=6</script><svg onload="window.__xss=7"></svg><iframe src="javascript:parent.__xss=8"></iframe>`+"\n\nhostile markup", 0)
 
 	host := newBrowser(t)
 	do(t, host, chromedp.Navigate(s.blogURL+"/"))
@@ -877,4 +878,64 @@ func TestWidgetIgnoresForeignMessages(t *testing.T) {
 	if after := frameHeight(t, host); after != before {
 		t.Fatalf("a message from the host page resized the frame: %v → %v", before, after)
 	}
+}
+
+func TestWidgetShowsStaffAndUsernames(t *testing.T) {
+	s := newSite(t)
+	admin := s.login(t, "admin", "admin-password-123")
+	s.comment(t, admin, "Official answer.", 0)
+	mimic := s.register(t, "mimic", "The Admin Team")
+	s.comment(t, mimic, "Please send me your password.", 0)
+	plain := s.register(t, "plain", "Plain")
+	s.comment(t, plain, "Just reading.", 0)
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelectorAll("#thread > li.c").length === 3`)
+	rows := eval[[]string](t, frame, `[...document.querySelectorAll("#thread > li.c")].map(li => {
+		const shown = (sel) => { const e = li.querySelector(sel); return e.hidden ? "-" : e.textContent; };
+		return [shown(".c-author"), shown(".c-staff"), shown(".c-user")].join("|");
+	})`)
+	want := []string{"Admin|Admin|-", "The Admin Team|-|@mimic", "Plain|-|-"}
+	for i := range want {
+		if rows[i] != want[i] {
+			t.Errorf("comment %d shows %q, want %q (no badge; the username beside a different display name)", i, rows[i], want[i])
+		}
+	}
+	// The badge is not text a name can carry: it is its own element.
+	if n := eval[int](t, frame, `document.querySelectorAll("#thread .c-staff:not([hidden])").length`); n != 1 {
+		t.Errorf("%d staff badges shown, want 1", n)
+	}
+}
+
+func TestWidgetShowsMoreReplies(t *testing.T) {
+	s := newSite(t)
+	talker := s.register(t, "talker", "Talker")
+	root := s.comment(t, talker, "A popular comment.", 0)
+	const n = 75 // the page carries 20; two clicks bring 50, then 5
+	for i := range n {
+		s.comment(t, talker, fmt.Sprintf("Reply number %d.", i+1), root)
+	}
+
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	replies := fmt.Sprintf(`document.querySelectorAll("#c-%d > .replies > li.c").length`, root)
+	more := fmt.Sprintf(`#c-%d > .c-more`, root)
+	wait(t, frame, replies+` === 20`)
+	if hidden := eval[bool](t, frame, `document.querySelector("`+more+`").hidden`); hidden {
+		t.Fatal("no show-more-replies button below 20 of 75 replies")
+	}
+	do(t, frame, chromedp.Click(chromedp.CSS(more)))
+	wait(t, frame, replies+` === 70`)
+	do(t, frame, chromedp.Click(chromedp.CSS(more)))
+	wait(t, frame, replies+fmt.Sprintf(` === %d && document.querySelector("%s").hidden`, n, more))
+	texts := eval[[]string](t, frame, fmt.Sprintf(`[...document.querySelectorAll("#c-%d > .replies > li.c > .c-box .c-text")].map(e => e.textContent.trim())`, root))
+	for i, got := range texts {
+		if want := fmt.Sprintf("Reply number %d.", i+1); got != want {
+			t.Fatalf("reply %d reads %q, want %q (each once, oldest first)", i, got, want)
+		}
+	}
+	noInnerScroll(t, frame)
 }

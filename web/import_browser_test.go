@@ -51,6 +51,7 @@ func TestImportThroughAdmin(t *testing.T) {
 		AllowedOrigins: []string{blogURL},
 		Hasher:         hasher,
 		ImportDir:      t.TempDir(),
+		QuietRequests:  true, // no line per request in the test's output
 	}))
 	t.Cleanup(parley.Close)
 	parleyURL = parley.URL

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/goleak"
 
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
@@ -164,4 +165,20 @@ func OpenPostgres(t testing.TB) *models.Store {
 		t.Fatalf("migrate: %v", err)
 	}
 	return s
+}
+
+// NoLeaks fails a package's run (code 0 becomes 1) when goroutines its tests
+// started are still running once they all finished: a server, worker or
+// stream that was not shut down. Use it in TestMain around Main.
+func NoLeaks(code int) int {
+	if code != 0 {
+		return code
+	}
+	// GORM's prepared-statement cache starts an expiry goroutine per
+	// database handle and offers no way to stop it.
+	if err := goleak.Find(goleak.IgnoreTopFunction("gorm.io/gorm/internal/lru.NewLRU[...].func1")); err != nil {
+		fmt.Printf("dbtest: FAIL: goroutines outlived the tests: %v\n", err)
+		return 1
+	}
+	return 0
 }

@@ -33,6 +33,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     pre_moderation: "pre-moderation",
     flagged: "flagged",
     shadow_ban: "shadow ban",
+    banned_address: "address of a banned user",
   };
   const STATUS = { pending: "Pending", approved: "Published", rejected: "Rejected", spam: "Spam", deleted: "Deleted" };
   const DONE = { approve: "approved", reject: "rejected", spam: "marked as spam", restore: "restored" };
@@ -286,6 +287,7 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
     $("#rules-view").hidden = view !== "rules";
     $("#sites-view").hidden = view !== "sites";
     $("#transfer-view").hidden = view !== "transfer";
+    $("#password-view").hidden = view !== "password";
     if (inQueue) {
       $("#queue-title").textContent = TITLES[view];
       for (const b of $$("[data-bulk]")) b.hidden = !BULK[view].includes(b.dataset.bulk);
@@ -768,6 +770,40 @@ import { ApiError, areaOf, createClient, plural, sentence, storage } from "./cli
         return;
       }
       announce("The rules are saved.");
+    });
+  });
+
+  // ---- the signed-in moderator's own password
+  const passwordForm = $("#password");
+  passwordForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    clearError(passwordForm);
+    const el = passwordForm.elements;
+    const current = el.current_password.value;
+    const next = el.new_password.value;
+    if (!current || [...next].length < 8 || [...next].length > 256) {
+      fail(passwordForm, "Please correct the marked fields.", {
+        ...(current ? {} : { current_password: "enter your current password" }),
+        ...([...next].length < 8 || [...next].length > 256 ? { new_password: "8 to 256 characters" } : {}),
+      });
+      return;
+    }
+    if (el.repeat.value !== next) {
+      fail(passwordForm, "The two new passwords differ.", { repeat: "type the new password again" });
+      return;
+    }
+    busy(passwordForm, async () => {
+      try {
+        await api("POST", "/auth/password", { current_password: current, new_password: next });
+      } catch (err) {
+        if (err.code === "invalid_credentials") fail(passwordForm, "That is not your current password.", { current_password: "wrong password" });
+        else showError(passwordForm, err);
+        return;
+      }
+      passwordForm.reset();
+      // The server ended every session of this user, this one included.
+      signOutLocal("Your password is changed. Sign in with the new one.");
+      $("#signin input").focus();
     });
   });
 

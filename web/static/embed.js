@@ -401,8 +401,39 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     fill(li, c);
     const list = $(".replies", li);
     for (const r of c.replies || []) list.append(renderComment(r, depth + 1));
+    li.querySelector(":scope > .c-more").hidden = !c.replies_cursor;
     return li;
   }
+
+  // moreReplies loads the next replies of a top-level comment (a page
+  // carries its first ones and a cursor) and puts each below its parent.
+  async function moreReplies(li, c, b) {
+    if (!c.replies_cursor || b.disabled) return;
+    b.disabled = true;
+    try {
+      const data = await api("GET", `/comments/${c.id}/replies?limit=50&cursor=${encodeURIComponent(c.replies_cursor)}`);
+      let added = 0;
+      for (const r of data.items || []) {
+        const parent = r.parent_id === c.id ? li : thread.querySelector(`#c-${r.parent_id}`);
+        if (!parent || comments.has(r.id)) continue;
+        const pc = comments.get(r.parent_id);
+        if (pc) (pc.replies ||= []).push(r);
+        $(".replies", parent).append(renderComment({ ...r, replies: [] }, Number(parent.dataset.depth) + 1));
+        added++;
+      }
+      c.replies_cursor = data.next_cursor || null;
+      b.hidden = !c.replies_cursor;
+      syncToggle(li);
+      announce(`${plural(added, "more reply", "more replies")} shown.`);
+    } catch {
+      announce("Could not load more replies. Try again.");
+    } finally {
+      b.disabled = false;
+    }
+  }
+
+  // STAFF names the badge of each staff role.
+  const STAFF = { admin: "Admin", moderator: "Moderator" };
 
   // fill (re)writes one comment's own parts from data; its replies stay as they are.
   function fill(li, c) {
@@ -414,6 +445,15 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     const a = c.author || {};
     $(".c-author", li).textContent = c.deleted ? "deleted" : a.display_name || a.username || a.guest_name || "anonymous";
     $(".c-guest", li).hidden = c.deleted || !a.guest_name;
+    // The staff badge comes from the author's role, which only the server
+    // sets: no display name can make one. A display name that is not the
+    // username gets the username beside it, so names cannot be borrowed.
+    const staff = $(".c-staff", li);
+    staff.hidden = c.deleted || !STAFF[a.role];
+    staff.textContent = staff.hidden ? "" : STAFF[a.role];
+    const user = $(".c-user", li);
+    user.hidden = c.deleted || !a.username || !a.display_name || a.display_name.toLowerCase() === a.username.toLowerCase();
+    user.textContent = user.hidden ? "" : "@" + a.username;
     const link = $(".c-link", li);
     link.href = permalink(c.id);
     const t = $(".c-time", li);
@@ -822,6 +862,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
       case "up": return vote(li, c, 1);
       case "down": return vote(li, c, -1);
       case "reply": return replyTo(li, c);
+      case "more": return moreReplies(li, c, b);
       case "edit": return editOf(li, c);
       case "delete": return deleteOf(li, c);
       case "flag": return flagOf(li, c);
