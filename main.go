@@ -116,6 +116,8 @@ func serve(cfg config, log *slog.Logger) error {
 	if err := seeds.Apply(ctx, store, seeds.Options{AdminPassword: cfg.AdminPassword, Hasher: hasher, Logger: log}); err != nil {
 		return err
 	}
+	ch := startChanges(ctx, store, log)
+	defer ch.close()
 	var metricsMux *http.ServeMux
 	if cfg.MetricsAddr != "" {
 		metricsMux = http.NewServeMux()
@@ -123,7 +125,7 @@ func serve(cfg config, log *slog.Logger) error {
 	e := api.NewServer(api.Config{Store: store, JWTSecret: secret, AllowedOrigins: cfg.AllowedOrigins,
 		AllowGuests: cfg.AllowGuests, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
 		Hasher: hasher, Logger: log, QuietRequests: !cfg.RequestLog, MetricsMux: metricsMux,
-		PublicURL: cfg.PublicURL, Mail: cfg.SMTP != nil, Providers: cfg.Providers})
+		PublicURL: cfg.PublicURL, Mail: cfg.SMTP != nil, Providers: cfg.Providers, Bus: ch.bus, Webhooks: ch.sender})
 	// Echo sets no timeouts; these keep slow clients from holding connections.
 	srv := &http.Server{
 		Addr:              cfg.Addr,

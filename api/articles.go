@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
@@ -207,7 +208,10 @@ func (h *handler) updateArticle(c echo.Context) error {
 		if err := tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
 			return err
 		}
-		return models.TouchArticle(tx, a.ID, 0)
+		if err := models.TouchArticle(tx, a.ID, 0); err != nil {
+			return err
+		}
+		return events.Record(tx, a.UpdatedAt, events.Change{Kind: events.ArticleChanged, ArticleID: a.ID, Public: true})
 	})
 	if err != nil {
 		return err
@@ -219,14 +223,15 @@ func (h *handler) updateArticle(c echo.Context) error {
 func (h *handler) deleteArticle(c echo.Context) error {
 	slug := c.Param("slug")
 	err := h.store.WriteTx(c.Request().Context(), func(tx *gorm.DB) error {
-		res := tx.Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Delete(&models.Article{})
-		if res.Error != nil {
-			return res.Error
+		var a models.Article
+		if err := tx.Select("id").Where("site_id = ? AND slug = ?", models.DefaultSite, slug).Take(&a).Error; err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return models.ErrNotFound
+		if err := tx.Delete(&models.Article{}, a.ID).Error; err != nil {
+			return err
 		}
-		return nil
+		// Other instances forget the article's cached thread facts.
+		return events.Record(tx, h.cfg.Now(), events.Change{Kind: events.ArticleChanged, ArticleID: a.ID, Public: true})
 	})
 	if err != nil {
 		return err

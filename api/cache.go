@@ -348,9 +348,15 @@ func (r *articleRefs) put(slug string, writes uint64, a models.ArticleRef) {
 }
 
 // threadArticle returns the facts of a site's thread, from memory when no
-// write happened since they were read (see articleRefs).
+// write happened since they were read (see articleRefs; on PostgreSQL, the
+// change bus says when another instance wrote).
 func (h *handler) threadArticle(ctx context.Context, site, slug string) (models.ArticleRef, error) {
 	writes, local := h.store.Writes()
+	if !local && h.cfg.Bus != nil {
+		// On PostgreSQL the change bus hears every instance's writes: what
+		// was read under one generation holds until the next.
+		writes, local = h.cfg.Bus.Generation()
+	}
 	if !local {
 		return models.ThreadArticle(ctx, h.store.Read, site, slug)
 	}

@@ -102,6 +102,9 @@ func TestHeadOnEveryGetRoute(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
+		if res.Header.Get("Content-Type") == "text/event-stream" {
+			return res, nil // a live stream has no end to read to
+		}
 		b, err := io.ReadAll(res.Body)
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,15 +60,16 @@ var testHasher = auth.NewHasher(auth.TestParams)
 
 // newTestServer builds the real router on a fresh database with the seeds
 // applied and rate limits off; opts adjust the config.
-func newTestServer(t *testing.T, opts ...func(*api.Config)) *testServer {
+func newTestServer(t testing.TB, opts ...func(*api.Config)) *testServer {
 	t.Helper()
 	store := dbtest.Open(t)
 	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
 	if err := seeds.Apply(t.Context(), store, seeds.Options{AdminPassword: "admin-password", Hasher: testHasher, Now: clk.Now}); err != nil {
 		t.Fatalf("seed: %v", err)
 	}
+	// Every server runs its change bus, as it does in production.
 	cfg := api.Config{Store: store, JWTSecret: testSecret, Hasher: testHasher, Now: clk.Now,
-		AllowedOrigins: []string{"https://blog.example"}, QuietRequests: true}
+		AllowedOrigins: []string{"https://blog.example"}, QuietRequests: true, Bus: runBus(t, store)}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -101,6 +103,12 @@ func (s *testServer) doFrom(t *testing.T, ip, method, path, token string, body a
 		r = bytes.NewReader(j)
 	}
 	req := httptest.NewRequest(method, path, r)
+	if p, _, _ := strings.Cut(path, "?"); strings.HasSuffix(p, "/live") {
+		// A live stream lasts as long as its client: this one leaves soon.
+		ctx, cancel := context.WithTimeout(req.Context(), 100*time.Millisecond)
+		defer cancel()
+		req = req.WithContext(ctx)
+	}
 	if ip != "" {
 		req.RemoteAddr = ip + ":40000"
 	}
@@ -263,6 +271,8 @@ func checkOpenAPI(t *testing.T, method, path, token string, rec *httptest.Respon
 		return
 	}
 	openAPIOnce.Do(func() {
+		// A live stream's body is plain text lines.
+		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 		doc, _, err := api.OpenAPI()
 		if err != nil {
 			openAPIErr = err

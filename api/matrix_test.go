@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -243,6 +244,29 @@ func (w *matrixWorld) ownersComment(t *testing.T, _ principal) uint  { return w.
 func (w *matrixWorld) ownersPending(t *testing.T, _ principal) uint  { return w.pending(t) }
 func (w *matrixWorld) ownersRejected(t *testing.T, _ principal) uint { return w.rejected(t) }
 
+// webhook registers a fresh endpoint and returns its id.
+func (w *matrixWorld) webhook(t *testing.T, _ principal) uint {
+	t.Helper()
+	h := models.Webhook{SiteID: models.DefaultSite, URL: fmt.Sprintf("https://hooks.example/%d", w.next()), Secret: "whsec_c2VjcmV0",
+		Events: "comment.created", Active: true}
+	if err := w.s.store.Write.Create(&h).Error; err != nil {
+		t.Fatal(err)
+	}
+	return h.ID
+}
+
+// delivery makes a fresh endpoint with one delivered message.
+func (w *matrixWorld) delivery(t *testing.T) (uint, uint64) {
+	t.Helper()
+	hook := w.webhook(t, pAdmin)
+	d := models.WebhookDelivery{WebhookID: hook, MessageID: "msg_matrix", Kind: "comment.created", Payload: "{}",
+		State: models.DeliveryDelivered, NextAt: time.Now(), CreatedAt: time.Now()}
+	if err := w.s.store.Write.Create(&d).Error; err != nil {
+		t.Fatal(err)
+	}
+	return hook, d.ID
+}
+
 // builder makes a cell's request for principal p, with fresh fixtures.
 type builder = func(t *testing.T, w *matrixWorld, p principal) matrixRequest
 
@@ -289,6 +313,8 @@ func matrixRows() map[string]matrixRow {
 		"GET /api/v1/articles/:slug/comments": {want: everyone(200), build: fixed("/api/v1/articles/" + seedSlug + "/comments")},
 		"GET /api/v1/counts":                  {want: everyone(200), build: fixed("/api/v1/counts?slugs=" + seedSlug + ",nope")},
 		"GET /api/v1/comments/:id":            {want: everyone(200), build: withID("/api/v1/comments/%d", (*matrixWorld).ownersComment, nil)},
+		"GET /api/v1/articles/:slug/live":     {want: everyone(200), build: fixed("/api/v1/articles/" + seedSlug + "/live")},
+		"GET /api/v1/sites/:site/live":        {want: everyone(200), build: fixed("/api/v1/sites/default/live?key=" + seedSlug)},
 		"GET /api/v1/comments/:id/replies":    {want: everyone(200), build: withID("/api/v1/comments/%d/replies", (*matrixWorld).ownersComment, nil)},
 
 		// Accounts. Signing up or in while signed in is allowed (it is
@@ -329,6 +355,20 @@ func matrixRows() map[string]matrixRow {
 		"PATCH /api/v1/articles/:slug": {want: admins(200), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
 			return matrixRequest{path: "/api/v1/articles/" + w.article(t), body: map[string]any{"title": "Changed", "comments_locked": true}}
 		}},
+		// Webhooks are the admin's: their secrets sign what receivers trust.
+		"GET /api/v1/webhooks": {want: admins(200), build: fixed("/api/v1/webhooks")},
+		"POST /api/v1/webhooks": {want: admins(201), build: func(*testing.T, *matrixWorld, principal) matrixRequest {
+			return matrixRequest{path: "/api/v1/webhooks", body: map[string]any{"url": "https://hooks.example/new", "events": []string{"comment.created"}}}
+		}},
+		"GET /api/v1/webhooks/:id":            {want: admins(200), build: withID("/api/v1/webhooks/%d", (*matrixWorld).webhook, nil)},
+		"PATCH /api/v1/webhooks/:id":          {want: admins(200), build: withID("/api/v1/webhooks/%d", (*matrixWorld).webhook, map[string]any{"active": false})},
+		"DELETE /api/v1/webhooks/:id":         {want: admins(204), build: withID("/api/v1/webhooks/%d", (*matrixWorld).webhook, nil)},
+		"GET /api/v1/webhooks/:id/deliveries": {want: admins(200), build: withID("/api/v1/webhooks/%d/deliveries", (*matrixWorld).webhook, nil)},
+		"POST /api/v1/webhooks/:id/deliveries/:delivery/replay": {want: admins(202), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
+			hook, delivery := w.delivery(t)
+			return matrixRequest{path: fmt.Sprintf("/api/v1/webhooks/%d/deliveries/%d/replay", hook, delivery)}
+		}},
+
 		"DELETE /api/v1/articles/:slug": {want: admins(204), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
 			return matrixRequest{path: "/api/v1/articles/" + w.article(t)}
 		}},

@@ -34,7 +34,7 @@ type metrics struct {
 	security *prometheus.CounterVec
 }
 
-func newMetrics(store *models.Store, pages *pageCache) *metrics {
+func newMetrics(store *models.Store, pages *pageCache, live *liveHub) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -59,6 +59,11 @@ func newMetrics(store *models.Store, pages *pageCache) *metrics {
 	)
 	if pages != nil {
 		m.registerCache(pages)
+	}
+	if live != nil {
+		m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "parley_live_streams", Help: "Live thread streams (Server-Sent Events) open on this instance.",
+		}, func() float64 { return float64(live.count()) }))
 	}
 	if store.Path != "" {
 		m.registry.MustRegister(

@@ -114,8 +114,14 @@ func seedPrivate(t *testing.T) *privateFixture {
 		}
 	}
 
+	// A webhook endpoint: its secret is the admin's alone.
+	rec = s.do(t, "POST", "/api/v1/webhooks", f.tokens[vAdmin], map[string]any{"url": "https://hooks.example/private", "events": []string{"comment.created"}})
+	want(t, rec, http.StatusCreated)
+	hookSecret := decode[struct{ Webhook struct{ Secret string } }](t, rec).Webhook.Secret
+
 	staff := func(v viewer, _ string) bool { return v.staff() }
 	f.secrets = []secret{
+		{name: "webhook secret", value: hookSecret, maySee: func(v viewer, _ string) bool { return v == vAdmin }},
 		{name: "email", value: markEmail, maySee: func(v viewer, url string) bool {
 			return v == vAuthor && (url == "/api/v1/me" || url == "/api/v1/me/export") || v == vAdmin
 		}},
@@ -185,6 +191,12 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		"/api/v1/moderation/stats":        {"/api/v1/moderation/stats"},
 		"/api/v1/moderation/log":          {"/api/v1/moderation/log"},
 		"/api/v1/moderation/rules":        {"/api/v1/moderation/rules"},
+		// From the first event on: the replay of everything that happened.
+		"/api/v1/articles/:slug/live":     {"/api/v1/articles/" + seedSlug + "/live?last_event_id=0"},
+		"/api/v1/sites/:site/live":        {"/api/v1/sites/default/live?last_event_id=0&key=" + seedSlug},
+		"/api/v1/webhooks":                {"/api/v1/webhooks"},
+		"/api/v1/webhooks/:id":            {"/api/v1/webhooks/1"},
+		"/api/v1/webhooks/:id/deliveries": {"/api/v1/webhooks/1/deliveries"},
 		"/counts.js":                      {"/counts.js"},
 		"/api/v1/sites":                   {"/api/v1/sites"},
 		"/api/v1/sites/:site":             {"/api/v1/sites/default"},
@@ -304,6 +316,7 @@ func TestNoPrivateFieldInPublicResponses(t *testing.T) {
 		{"rejected comment", vModerator},
 		{"shadow-banned comment", vModerator},
 		{"ban reason", vModerator}, // the moderation log
+		{"webhook secret", vAdmin},
 	} {
 		if !seen[c.secret][c.v] {
 			t.Errorf("the %s never showed up for %s: the crawl or the seeding is broken", c.secret, c.v)

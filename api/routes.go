@@ -68,6 +68,16 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.PUT("/comments/:id/vote", h.voteComment, requireUser, rl.byUser("vote"))
 	v1.POST("/comments/:id/flags", h.flagComment, requireUser, rl.byUser("flag"))
 	v1.GET("/counts", h.counts)
+	v1.GET("/articles/:slug/live", h.liveThread)
+	v1.GET("/sites/:site/live", h.liveSiteThread)
+
+	v1.GET("/webhooks", h.listWebhooks, requireAdmin)
+	v1.POST("/webhooks", h.createWebhook, requireAdmin)
+	v1.GET("/webhooks/:id", h.getWebhook, requireAdmin)
+	v1.PATCH("/webhooks/:id", h.updateWebhook, requireAdmin)
+	v1.DELETE("/webhooks/:id", h.deleteWebhook, requireAdmin)
+	v1.GET("/webhooks/:id/deliveries", h.listDeliveries, requireAdmin)
+	v1.POST("/webhooks/:id/deliveries/:delivery/replay", h.replayDelivery, requireAdmin)
 
 	v1.POST("/admin/imports", h.createImport, requireAdmin)
 	v1.GET("/admin/imports/:id", h.getImport, requireAdmin)

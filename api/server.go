@@ -17,10 +17,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/identity"
 	"github.com/parley-comments/parley/importer"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/moderation"
+	"github.com/parley-comments/parley/notify"
 	"github.com/parley-comments/parley/sites"
 )
 
@@ -58,6 +60,17 @@ type Config struct {
 	// PageCacheBytes caps the memory of cached anonymous thread pages
 	// (default 8 MiB; negative turns the cache off).
 	PageCacheBytes int
+	// Bus is the change bus (events.NewBus, running): it feeds the live
+	// streams and, on PostgreSQL, keeps the page cache valid without a
+	// query per read. Nil turns live streams off.
+	Bus *events.Bus
+	// LiveStreams and LivePerClient cap open live streams per instance and
+	// per client IP; LiveHeartbeat is the idle streams' keep-alive period.
+	LiveStreams   int
+	LivePerClient int
+	LiveHeartbeat time.Duration
+	// Webhooks, when set, is woken when an admin replays a delivery.
+	Webhooks *notify.Sender
 	// ImportDir keeps the files uploaded at /admin until their import ends
 	// (default: a folder in the system's temp dir).
 	ImportDir string
@@ -79,6 +92,7 @@ type handler struct {
 	refs     articleRefs
 	builds   chan struct{} // see buildPage
 	metrics  *metrics
+	live     *liveHub // nil without a bus
 	identity *identity.Service
 	sites    *sites.Directory
 	imports  *importer.Jobs
@@ -122,7 +136,10 @@ func NewServer(cfg Config) *echo.Echo {
 	if cfg.PageCacheBytes > 0 {
 		h.pages = newPageCache(cfg.PageCacheBytes)
 	}
-	h.metrics = newMetrics(cfg.Store, h.pages)
+	if cfg.Bus != nil {
+		h.live = newLiveHub(cfg)
+	}
+	h.metrics = newMetrics(cfg.Store, h.pages, h.live)
 	if cfg.ImportDir == "" {
 		cfg.ImportDir = filepath.Join(os.TempDir(), "parley-imports")
 	}

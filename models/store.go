@@ -34,6 +34,23 @@ type Store struct {
 	batch *batcher
 
 	wal *walKeeper // SQLite: quiet-time checkpoints; nil on PostgreSQL
+
+	// committed is called after each WriteTx that committed (see AfterCommit).
+	committed func()
+}
+
+// AfterCommit makes fn run after every WriteTx that committed, before
+// WriteTx returns: the change bus learns of this process's own writes at
+// once. Set it once, before serving.
+func (s *Store) AfterCommit(fn func()) { s.committed = fn }
+
+func (s *Store) afterCommit(err error) error {
+	if err == nil {
+		if s.committed != nil {
+			s.committed()
+		}
+	}
+	return err
 }
 
 // Options say which database to open.
@@ -207,7 +224,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // belongs after WriteTx returns nil.
 func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if s.batch != nil {
-		return mapDBError(s.batch.do(ctx, fn))
+		return s.afterCommit(mapDBError(s.batch.do(ctx, fn)))
 	}
 	safe := func(tx *gorm.DB) (err error) {
 		defer func() {
@@ -225,7 +242,7 @@ func (s *Store) WriteTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		}
 		time.Sleep(time.Duration(attempt+1) * 7 * time.Millisecond)
 	}
-	return mapDBError(err)
+	return s.afterCommit(mapDBError(err))
 }
 
 // ErrBusy means the database could not take the request now; try again soon.

@@ -132,10 +132,13 @@ func (s *Service) Moderate(ctx context.Context, id uint, moderator *models.User,
 		if err := apply(tx, &c, moderator.ID, action, reason, flagged[id], now); err != nil {
 			return err
 		}
-		if showsDifferently(from, c.Status) {
-			return recount(tx, c.ArticleID)
+		public := showsDifferently(from, c.Status)
+		if public {
+			if err := recount(tx, c.ArticleID); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, actionKinds[action], &c, public)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s comment %d: %w", action, id, err)
@@ -245,16 +248,20 @@ func (s *Service) Bulk(ctx context.Context, ids []uint, moderator *models.User, 
 			}
 		}
 		var changed []uint // articles whose public thread changed, recounted once each
+		public := make([]bool, len(rows))
 		for i := range rows {
 			from := rows[i].Status
 			if err := apply(tx, &rows[i], moderator.ID, action, reason, flagged[rows[i].ID], now); err != nil {
 				return err
 			}
-			if showsDifferently(from, rows[i].Status) {
+			if public[i] = showsDifferently(from, rows[i].Status); public[i] {
 				changed = append(changed, rows[i].ArticleID)
 			}
 		}
-		return recount(tx, changed...)
+		if err := recount(tx, changed...); err != nil {
+			return err
+		}
+		return recordChanged(tx, now, actionKinds[action], rows, public)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("bulk %s: %w", action, err)

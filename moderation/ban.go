@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/models"
 )
@@ -87,6 +88,9 @@ func (s *Service) Ban(ctx context.Context, userID uint, by *models.User, req Ban
 			if err := purge(tx, u.ID, by.ID, reason, now); err != nil {
 				return err
 			}
+		}
+		if err := events.Record(tx, now, events.Change{Kind: events.UserBanned, UserID: u.ID}); err != nil {
+			return err
 		}
 		return reloadUser(tx, &u)
 	})
@@ -169,22 +173,26 @@ func liftBans(tx *gorm.DB, userID uint, now time.Time) error {
 // lost a comment (and the replies below it), in the caller's transaction.
 func purge(tx *gorm.DB, userID, moderatorID uint, reason string, now time.Time) error {
 	var rows []models.Comment
-	if err := tx.Select("id", "article_id", "status", "holds", "shadow").
+	if err := tx.Select("id", "article_id", "author_id", "status", "holds", "shadow").
 		Where("author_id = ? AND status IN ?", userID, []string{models.StatusPending, models.StatusApproved}).
 		Order("id").Find(&rows).Error; err != nil {
 		return fmt.Errorf("load comments to purge: %w", err)
 	}
 	var changed []uint
+	public := make([]bool, len(rows))
 	for i := range rows {
 		from := rows[i].Status
 		if err := apply(tx, &rows[i], moderatorID, ActionReject, reason, false, now); err != nil {
 			return err
 		}
-		if showsDifferently(from, rows[i].Status) {
+		if public[i] = showsDifferently(from, rows[i].Status); public[i] {
 			changed = append(changed, rows[i].ArticleID)
 		}
 	}
-	return recount(tx, changed...)
+	if err := recount(tx, changed...); err != nil {
+		return err
+	}
+	return recordChanged(tx, now, events.CommentRejected, rows, public)
 }
 
 // SetRole changes a user's role; only an admin may, and an admin cannot

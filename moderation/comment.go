@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -139,14 +140,17 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 		// Recounted when the public thread changed: a public comment went,
 		// or a tombstone (public) took a comment's place, which shows the
 		// replies of one that was hidden.
-		if showsDifferently(from, to) {
+		public := showsDifferently(from, to)
+		if public {
 			if err := recount(tx, c.ArticleID); err != nil {
 				return err
 			}
 		}
 		if !own {
-			return audit(tx, now, by.ID, "delete", "comment", c.ID, "")
+			if err := audit(tx, now, by.ID, "delete", "comment", c.ID, ""); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, events.CommentDeleted, c, public)
 	})
 }

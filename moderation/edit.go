@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 )
@@ -58,7 +59,14 @@ func (s *Service) Edit(ctx context.Context, id uint, editor *models.User, raw st
 	e := edit{body: body, html: rendered.HTML, shadow: v.Shadow, editorID: editor.ID, at: now,
 		byAuthor: c.AuthorID != nil && *c.AuthorID == editor.ID}
 	e.status, e.holds = editedStatus(c, editor, v)
-	if err := s.Store.WriteTx(ctx, func(tx *gorm.DB) error { return saveEdit(tx, c, e) }); err != nil {
+	err = s.Store.WriteTx(ctx, func(tx *gorm.DB) error {
+		public, err := saveEdit(tx, c, e)
+		if err != nil {
+			return err
+		}
+		return record(tx, now, events.CommentEdited, c, public)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("edit comment %d: %w", id, err)
 	}
 	c.Body, c.BodyHTML, c.EditedAt, c.UpdatedAt = body, rendered.HTML, &now, now
@@ -102,43 +110,46 @@ func editedStatus(c *models.Comment, editor *models.User, v Verdict) (string, []
 // saveEdit writes the edit in tx: the body, the audit entry of a
 // moderator's edit, and the status change with its recount, or else the
 // thread's version bump.
-func saveEdit(tx *gorm.DB, c *models.Comment, e edit) error {
+// saveEdit writes the edit and reports whether the public thread changed.
+func saveEdit(tx *gorm.DB, c *models.Comment, e edit) (public bool, err error) {
 	res := tx.Model(&models.Comment{}).Where("id = ? AND status = ?", c.ID, c.Status).Updates(map[string]any{
 		"body": e.body, "body_html": e.html, "body_hash": hashBody(e.body), "render_version": markup.Version,
 		"edited_at": e.at, "updated_at": e.at,
 	})
 	if res.Error != nil {
-		return res.Error
+		return false, res.Error
 	}
 	if res.RowsAffected == 0 {
-		return ErrConflict // changed under us (moderated or deleted meanwhile)
+		return false, ErrConflict // changed under us (moderated or deleted meanwhile)
 	}
 	if !e.byAuthor {
 		// A moderator changed someone else's words: that goes on the record.
 		if err := audit(tx, e.at, e.editorID, "edit", "comment", c.ID, ""); err != nil {
-			return err
+			return false, err
 		}
 	}
 	from := c.Status
 	if e.status == from {
-		if models.IsPublic(c.Status) && !c.Shadow {
-			return models.TouchArticle(tx, c.ArticleID, 0)
+		public = models.IsPublic(c.Status) && !c.Shadow
+		if public {
+			return true, models.TouchArticle(tx, c.ArticleID, 0)
 		}
-		return nil
+		return false, nil
 	}
 	if err := setStatus(tx, c, e.status, e.holds, e.at); err != nil {
-		return err
+		return false, err
 	}
-	if showsDifferently(from, e.status) { // back in the queue, it hides its replies
+	public = showsDifferently(from, e.status)
+	if public { // back in the queue, it hides its replies
 		if err := recount(tx, c.ArticleID); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if e.shadow {
 		// A shadow-banned author's edit is hidden the way their new
 		// comments are: a plain pending status would give the ban away.
 		c.Shadow = true
-		return tx.Model(&models.Comment{}).Where("id = ?", c.ID).Update("shadow", true).Error
+		return public, tx.Model(&models.Comment{}).Where("id = ?", c.ID).Update("shadow", true).Error
 	}
-	return nil
+	return public, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/fault"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
@@ -72,7 +73,11 @@ func (s *Service) Flag(ctx context.Context, commentID uint, flagger *models.User
 			}
 			return err
 		}
-		return hideIfFlagged(tx, c, rules, now)
+		hidden, err := hideIfFlagged(tx, c, rules, now)
+		if err != nil {
+			return err
+		}
+		return record(tx, now, events.CommentFlagged, c, hidden)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("flag comment %d: %w", commentID, err)
@@ -125,19 +130,19 @@ func flaggable(tx *gorm.DB, commentID uint, flagger *models.User) (*models.Comme
 
 // hideIfFlagged hides an approved comment once its distinct open flaggers
 // reach the rules' threshold: pending with the hold "flagged", its replies
-// hidden with it.
-func hideIfFlagged(tx *gorm.DB, c *models.Comment, rules Rules, now time.Time) error {
+// hidden with it. It reports whether it hid the comment.
+func hideIfFlagged(tx *gorm.DB, c *models.Comment, rules Rules, now time.Time) (bool, error) {
 	if c.Status != models.StatusApproved {
-		return nil
+		return false, nil
 	}
 	flaggers, err := countFlaggers(tx, c.ID, now)
 	if err != nil || !ShouldHide(rules, c.Status, flaggers) {
-		return err
+		return false, err
 	}
 	if err := setStatus(tx, c, models.StatusPending, []string{HoldFlagged}, now); err != nil {
-		return err
+		return false, err
 	}
-	return recount(tx, c.ArticleID)
+	return true, recount(tx, c.ArticleID)
 }
 
 // countFlaggers counts the distinct users with an open flag on a comment,

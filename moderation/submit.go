@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/markup"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/names"
@@ -124,10 +125,13 @@ func (s *Service) Submit(ctx context.Context, in Submission) (*models.Comment, e
 		if err := tx.Create(c).Error; err != nil {
 			return err
 		}
-		if c.Status == models.StatusApproved { // its parent's thread is public (attach)
-			return models.TouchArticle(tx, c.ArticleID, 1)
+		public := c.Status == models.StatusApproved // its parent's thread is public (attach)
+		if public {
+			if err := models.TouchArticle(tx, c.ArticleID, 1); err != nil {
+				return err
+			}
 		}
-		return nil
+		return record(tx, now, events.CommentCreated, c, public)
 	})
 	if err != nil {
 		if errors.Is(err, gorm.ErrForeignKeyViolated) {

@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/models"
 )
 
@@ -38,6 +39,9 @@ func (s *Service) Vote(ctx context.Context, id uint, voter *models.User, value i
 		}
 		if delta != 0 {
 			if err := models.TouchArticle(tx, c.ArticleID, 0); err != nil {
+				return err
+			}
+			if err := record(tx, s.Now(), events.CommentVoted, c, true); err != nil {
 				return err
 			}
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/parley-comments/parley/api"
 	"github.com/parley-comments/parley/auth"
+	"github.com/parley-comments/parley/events"
 	"github.com/parley-comments/parley/migrations"
 	"github.com/parley-comments/parley/models"
 	"github.com/parley-comments/parley/seeds"
@@ -70,6 +71,11 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 	}))
 	t.Cleanup(blog.Close)
 	s.blogURL = strings.Replace(blog.URL, "127.0.0.1", "localhost", 1)
+	bus := events.NewBus(store, nil)
+	busCtx, stopBus := context.WithCancel(context.Background())
+	busDone := make(chan struct{})
+	go func() { defer close(busDone); bus.Run(busCtx) }()
+	t.Cleanup(func() { stopBus(); <-busDone })
 	// Parley's address is known before its configuration, which names it
 	// (PublicURL: links in mail, sign-in redirect URIs).
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -82,6 +88,7 @@ func newSite(t *testing.T, opts ...func(*api.Config)) *site {
 		JWTSecret:      []byte("a-test-secret-that-is-long-enough-0123456789"),
 		AllowedOrigins: []string{s.blogURL},
 		Hasher:         hasher,
+		Bus:            bus,
 		PublicURL:      parleyURL,
 		QuietRequests:  true, // no line per request in the test's output
 	}
@@ -878,6 +885,35 @@ func TestWidgetIgnoresForeignMessages(t *testing.T) {
 	if after := frameHeight(t, host); after != before {
 		t.Fatalf("a message from the host page resized the frame: %v → %v", before, after)
 	}
+}
+
+// TestWidgetLiveBar: a comment posted while a reader has the thread open
+// shows up as a "1 new comment — show" bar within a second or two; clicking
+// it shows the comment, and an edit and a vote elsewhere change the
+// comment on screen without a reload.
+func TestWidgetLiveBar(t *testing.T) {
+	s := newSite(t)
+	host := newBrowser(t)
+	do(t, host, chromedp.Navigate(s.blogURL+"/"))
+	frame := s.embedFrame(t, host)
+	wait(t, frame, `document.querySelector("#live").hidden && document.querySelector("#empty").hidden === false`)
+
+	wren := s.register(t, "wren", "Wren")
+	first := s.comment(t, wren, "Posted while you were reading.", 0)
+	s.comment(t, wren, "And another one.", 0)
+	wait(t, frame, `!document.querySelector("#live").hidden && document.querySelector("#live").textContent === "2 new comments — show"`)
+	if n := eval[int](t, frame, `document.querySelectorAll("#thread li.c").length`); n != 0 {
+		t.Fatalf("%d comments shown before the bar was clicked, want 0", n)
+	}
+	snapComments(t, host, "live-bar")
+	do(t, frame, chromedp.Click(chromedp.CSS("#live")))
+	wait(t, frame, `document.querySelectorAll("#thread li.c").length === 2 && document.querySelector("#live").hidden`)
+
+	s.call(t, "PATCH", fmt.Sprintf("/comments/%d", first), wren, map[string]string{"body": "Edited live."}, nil)
+	wait(t, frame, fmt.Sprintf(`document.querySelector("#c-%d .c-text").textContent.trim() === "Edited live."`, first))
+	voter := s.register(t, "vic", "Vic")
+	s.call(t, "PUT", fmt.Sprintf("/comments/%d/vote", first), voter, map[string]int{"value": 1}, nil)
+	wait(t, frame, fmt.Sprintf(`document.querySelector("#c-%d .score").textContent === "1"`, first))
 }
 
 func TestWidgetShowsStaffAndUsernames(t *testing.T) {

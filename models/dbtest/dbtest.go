@@ -167,6 +167,22 @@ func OpenPostgres(t testing.TB) *models.Store {
 	return s
 }
 
+// MigratedPostgresSchema is PostgresSchema with the migrations applied, for
+// tests that open several stores on one database (several instances).
+func MigratedPostgresSchema(t testing.TB) string {
+	t.Helper()
+	u := PostgresSchema(t)
+	s, err := models.Open(models.Options{URL: u})
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	defer s.Close()
+	if err := migrations.Up(s.Write); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return u
+}
+
 // NoLeaks fails a package's run (code 0 becomes 1) when goroutines its tests
 // started are still running once they all finished: a server, worker or
 // stream that was not shut down. Use it in TestMain around Main.

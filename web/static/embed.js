@@ -12,8 +12,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   const parentOrigin = params.get("parent") || "";
   const threadPath = `/sites/${encodeURIComponent(params.get("site") || "default")}`;
   const paths = legacy
-    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}` }
-    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}` };
+    ? { list: `/articles/${encodeURIComponent(slug)}/comments?`, post: `/articles/${encodeURIComponent(slug)}/comments`, article: `/articles/${encodeURIComponent(slug)}`, live: `/articles/${encodeURIComponent(slug)}/live` }
+    : { list: `${threadPath}/comments?key=${encodeURIComponent(slug)}&`, post: `${threadPath}/comments`, article: `${threadPath}/thread?key=${encodeURIComponent(slug)}`, live: `${threadPath}/live?key=${encodeURIComponent(slug)}` };
   const app = $("#app");
   const thread = $("#thread");
   const status = $("#status");
@@ -668,6 +668,8 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
   }
 
   function added(c) {
+    seen(c.id);
+    follow();
     if (c.status === "pending") announce("Thanks! Your comment is awaiting moderation.");
     else {
       S.total++;
@@ -872,6 +874,75 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     }
   });
 
+  // ---- live updates: new comments wait behind a bar ("3 new comments — show")
+  // so the thread never jumps under the reader; edits, scores and deletions of
+  // comments on screen apply in place. EventSource reconnects by itself and
+  // sends Last-Event-ID, so nothing is missed across a dropped connection.
+  const fresh = new Set();
+  const liveBar = $("#live");
+  function showFresh() {
+    liveBar.hidden = fresh.size === 0;
+    liveBar.textContent = `${plural(fresh.size, "new comment")} — show`;
+    postHeight();
+  }
+  function seen(id) {
+    if (fresh.delete(id)) showFresh();
+  }
+  liveBar.addEventListener("click", () => {
+    fresh.clear();
+    showFresh();
+    load(true);
+  });
+  async function refetch(id) {
+    const li = document.getElementById("c-" + id);
+    const old = comments.get(id);
+    if (!li || !old) return;
+    let c;
+    try {
+      const data = await api("GET", `/comments/${id}`);
+      c = data.comment || data;
+    } catch {
+      c = { ...old, deleted: true }; // gone or hidden: shown as a tombstone until the next load
+    }
+    fill(li, { ...old, ...c, my_vote: old.my_vote, replies: old.replies });
+  }
+  let stream = null;
+  function follow() {
+    if (!window.EventSource || stream) return;
+    const es = new EventSource("/api/v1" + paths.live);
+    stream = es;
+    // A page's thread may not exist until its first comment: follow() runs
+    // again after posting. Other failures are retried by EventSource itself.
+    es.addEventListener("error", () => {
+      if (es.readyState === EventSource.CLOSED) stream = null;
+    });
+    const on = (name, fn) => es.addEventListener(name, (e) => {
+      let d = {};
+      try { d = JSON.parse(e.data); } catch { return; }
+      fn(d);
+    });
+    on("comment", (d) => {
+      if (document.getElementById("c-" + d.comment_id)) return;
+      fresh.add(d.comment_id);
+      showFresh();
+    });
+    on("score", (d) => {
+      const li = document.getElementById("c-" + d.comment_id);
+      const c = comments.get(d.comment_id);
+      if (li && c) fill(li, { ...c, score: d.score });
+    });
+    on("edit", (d) => refetch(d.comment_id));
+    on("remove", (d) => {
+      seen(d.comment_id);
+      refetch(d.comment_id);
+    });
+    on("reset", () => {
+      fresh.clear();
+      showFresh();
+      load(true);
+    });
+  }
+
   // ---- start
   async function start() {
     if (!slug) {
@@ -896,6 +967,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     setMe(who ? who.user || who : store.get("access") ? S.me : null);
     mountCompose();
     syncCompose();
+    follow(); // before the first load, so nothing posted in between is missed
     await load(true);
     await show(Number(params.get("comment")) || 0);
   }
