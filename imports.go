@@ -66,6 +66,13 @@ func runImport(c *cli, args []string) error {
 	if err := migrations.Up(store.Write); err != nil {
 		return err
 	}
+	if store.Dialect == "sqlite" {
+		// A million comments make the indexes far larger than the writer's
+		// 2 MB page cache; 16 MB keeps their hot pages in, with fewer reads.
+		if err := store.Write.Exec("PRAGMA cache_size = -16384").Error; err != nil {
+			return err
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sum, err := importer.Import(ctx, store, importer.Source{Path: pos[0]},

@@ -125,7 +125,8 @@ func serve(cfg config, log *slog.Logger) error {
 	e := api.NewServer(api.Config{Store: store, JWTSecret: secret, AllowedOrigins: cfg.AllowedOrigins,
 		AllowGuests: cfg.AllowGuests, RateLimit: cfg.RateLimit, TrustedProxies: cfg.TrustedProxies,
 		Hasher: hasher, Logger: log, QuietRequests: !cfg.RequestLog, MetricsMux: metricsMux,
-		PublicURL: cfg.PublicURL, Mail: cfg.SMTP != nil, Providers: cfg.Providers, Bus: ch.bus, Webhooks: ch.sender})
+		PublicURL: cfg.PublicURL, Mail: cfg.SMTP != nil, Providers: cfg.Providers, Bus: ch.bus, Webhooks: ch.sender,
+		ImportDir: filepath.Join(cfg.DataDir, "imports")})
 	// Echo sets no timeouts; these keep slow clients from holding connections.
 	srv := &http.Server{
 		Addr:              cfg.Addr,

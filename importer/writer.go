@@ -140,6 +140,7 @@ func newWriter(ctx context.Context, st *models.Store, opt Options) (*writer, err
 	if len(origins) > 0 {
 		w.origin = strings.TrimSuffix(origins[0], "/")
 	}
+	w.nodes.keep = opt.DryRun
 	return w, nil
 }
 
@@ -211,6 +212,19 @@ func (w *writer) Skip(item, reason string) {
 func (w *writer) flush(batch []*pending) error {
 	if err := w.resolveThreads(batch); err != nil {
 		return err
+	}
+	// Two comments with one id in a file (seen in real WordPress exports):
+	// the second gets an id of its own, derived from what it says.
+	ids := make(map[string]bool, len(batch))
+	for _, p := range batch {
+		if ids[p.c.SourceID] {
+			old := p.c.SourceID
+			p.c.SourceID = derivedID(w.opt.Format, old, p.c.Thread.SourceID, p.c.CreatedAt.String(), p.c.AuthorName, p.c.Body)
+			w.mu.Lock()
+			w.sum.note("comment %s: a second comment with this id, imported as %s", old, p.c.SourceID)
+			w.mu.Unlock()
+		}
+		ids[p.c.SourceID] = true
 	}
 	known, err := w.importedAlready(batch)
 	if err != nil {
@@ -431,6 +445,9 @@ func (w *writer) plan(batch []*pending) ([]*pending, error) {
 		case w.nodes.has(pid):
 			n := w.nodes.get(pid)
 			p.parentAt = &n
+			add(p)
+		case stored[pid] != nil: // found in the database; the index may have started over since
+			p.parentAt = stored[pid]
 			add(p)
 		default:
 			w.waiting[pid] = append(w.waiting[pid], p)
@@ -848,13 +865,21 @@ func truncateRunes(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// nodeIndex maps source ids to stored comments. Most sources number their
-// comments, and a number keyed map takes a third of the memory of a string
-// keyed one: a million comments stay within a few tens of megabytes.
+// nodeIndex remembers where the comments stored by this import went, by
+// source id, so that a reply finds its parent without a query. Most sources
+// number their comments, and a number-keyed map takes a third of the memory
+// of a string-keyed one. It is a cache: past maxNodes entries it starts
+// over, and a reply whose parent it forgot finds it through import_sources
+// (writer.lookup), so memory stays flat however large the file. A dry run
+// stores nothing to look up, and keeps every entry.
 type nodeIndex struct {
 	byNum map[uint64]node
 	byStr map[string]node
+	keep  bool // never forget (dry runs)
 }
+
+// maxNodes bounds the index: about 10 MB (a variable for the tests).
+var maxNodes = 100_000
 
 func newNodeIndex() nodeIndex {
 	return nodeIndex{byNum: map[uint64]node{}, byStr: map[string]node{}}
@@ -865,7 +890,11 @@ func numericID(id string) (uint64, bool) {
 	return n, err == nil && strconv.FormatUint(n, 10) == id
 }
 
-func (x nodeIndex) put(id string, n node) {
+func (x *nodeIndex) put(id string, n node) {
+	if !x.keep && len(x.byNum)+len(x.byStr) >= maxNodes {
+		// New maps: clear keeps a map's grown buckets.
+		x.byNum, x.byStr = map[uint64]node{}, map[string]node{}
+	}
 	if k, ok := numericID(id); ok {
 		x.byNum[k] = n
 		return
@@ -873,14 +902,14 @@ func (x nodeIndex) put(id string, n node) {
 	x.byStr[id] = n
 }
 
-func (x nodeIndex) get(id string) node {
+func (x *nodeIndex) get(id string) node {
 	if k, ok := numericID(id); ok {
 		return x.byNum[k]
 	}
 	return x.byStr[id]
 }
 
-func (x nodeIndex) has(id string) bool {
+func (x *nodeIndex) has(id string) bool {
 	if k, ok := numericID(id); ok {
 		_, found := x.byNum[k]
 		return found

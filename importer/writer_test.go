@@ -316,3 +316,20 @@ func TestImportUnknownSiteAndFormat(t *testing.T) {
 		t.Errorf("unknown format: err = %v", err)
 	}
 }
+
+// TestImportForgetsParents: with the index of stored comments starting over
+// every few comments, replies still find parents stored batches before.
+func TestImportForgetsParents(t *testing.T) {
+	defer func(n int) { maxNodes = n }(maxNodes)
+	maxNodes = 50
+	st := dbtest.Open(t)
+	path := filepath.Join(t.TempDir(), "big.xml")
+	writeDisqus(t, path, 2, 700)
+	sum := importFile(t, st, "disqus", path, "", false)
+	if sum.Created != 1400 || len(sum.Notes) != 0 {
+		t.Fatalf("created %d, notes %q", sum.Created, sum.Notes)
+	}
+	if n := count(t, st, "SELECT COUNT(*) FROM comments WHERE parent_id IS NOT NULL"); n != 700 {
+		t.Fatalf("%d replies linked to their parent, want 700", n)
+	}
+}

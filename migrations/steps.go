@@ -24,6 +24,7 @@ var Steps = []Step{
 	{ID: "0007_3_login_results", Up: loginResults},
 	{ID: "0008_imports", Up: imports},
 	{ID: "0009_1_change_events", Up: changeEvents},
+	{ID: "0009_2_feed_tokens", Up: feedTokens},
 }
 
 // core creates users, articles, comments, votes, flags, refresh tokens, bans,
