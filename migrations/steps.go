@@ -18,6 +18,7 @@ var Steps = []Step{
 	{ID: "0004_login_throttles", Up: loginThrottles},
 	{ID: "0004_username_skeletons", Up: usernameSkeletons},
 	{ID: "0006_sites", Up: sites},
+	{ID: "0006_sites_listing", Up: sitesListing},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
 	{ID: "0007_2_identity", Up: identity},
 	{ID: "0007_3_login_results", Up: loginResults},

@@ -954,7 +954,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     try { S.me = JSON.parse(store.get("user") || "null"); } catch { S.me = null; }
     const quiet = (p) => p.catch(() => null);
     const [cfg, article, who] = await Promise.all([
-      quiet(api("GET", "/config")),
+      quiet(api("GET", legacy ? "/config" : "/config?site=" + encodeURIComponent(params.get("site") || "default"))),
       quiet(api("GET", paths.article)),
       store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
     ]);
