@@ -49,7 +49,7 @@ type providerView struct {
 
 // GET /api/v1/config: what the widget needs to know to draw its forms.
 func (h *handler) publicConfig(c echo.Context) error {
-	r, err := h.mod.Rules(c.Request().Context())
+	r, err := h.mod.RulesFor(c.Request().Context(), c.QueryParam("site"))
 	if err != nil {
 		return err
 	}

@@ -274,6 +274,7 @@ func checkOpenAPI(t *testing.T, method, path, token string, rec *httptest.Respon
 	openAPIOnce.Do(func() {
 		// A live stream's body is plain text lines.
 		openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+		openapi3filter.RegisterBodyDecoder("application/atom+xml", openapi3filter.PlainBodyDecoder)
 		doc, _, err := api.OpenAPI()
 		if err != nil {
 			openAPIErr = err

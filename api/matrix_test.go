@@ -355,6 +355,13 @@ func matrixRows() map[string]matrixRow {
 		"PATCH /api/v1/articles/:slug": {want: admins(200), build: func(t *testing.T, w *matrixWorld, p principal) matrixRequest {
 			return matrixRequest{path: "/api/v1/articles/" + w.article(t), body: map[string]any{"title": "Changed", "comments_locked": true}}
 		}},
+		// Feeds are public, but for the replies feed, whose URL is its secret.
+		"GET /api/v1/feeds/articles/:slug": {want: everyone(200), build: fixed("/api/v1/feeds/articles/" + seedSlug)},
+		"GET /api/v1/feeds/sites/:site":    {want: everyone(200), build: fixed("/api/v1/feeds/sites/default")},
+		"GET /api/v1/feeds/replies/:token": {want: everyone(404), build: fixed("/api/v1/feeds/replies/" + strings.Repeat("ab", 24))},
+		"POST /api/v1/me/replies-feed":     {want: signedIn(201), build: fixed("/api/v1/me/replies-feed")},
+		"DELETE /api/v1/me/replies-feed":   {want: signedIn(204), build: fixed("/api/v1/me/replies-feed")},
+
 		// Webhooks are the admin's: their secrets sign what receivers trust.
 		"GET /api/v1/webhooks": {want: admins(200), build: fixed("/api/v1/webhooks")},
 		"POST /api/v1/webhooks": {want: admins(201), build: func(*testing.T, *matrixWorld, principal) matrixRequest {

@@ -194,6 +194,9 @@ func (f *privateFixture) privateURLs(t *testing.T) map[string][]string {
 		// From the first event on: the replay of everything that happened.
 		"/api/v1/articles/:slug/live":     {"/api/v1/articles/" + seedSlug + "/live?last_event_id=0"},
 		"/api/v1/sites/:site/live":        {"/api/v1/sites/default/live?last_event_id=0&key=" + seedSlug},
+		"/api/v1/feeds/articles/:slug":    {"/api/v1/feeds/articles/" + seedSlug},
+		"/api/v1/feeds/sites/:site":       {"/api/v1/feeds/sites/default"},
+		"/api/v1/feeds/replies/:token":    {"/api/v1/feeds/replies/" + strings.Repeat("ab", 24)},
 		"/api/v1/webhooks":                {"/api/v1/webhooks"},
 		"/api/v1/webhooks/:id":            {"/api/v1/webhooks/1"},
 		"/api/v1/webhooks/:id/deliveries": {"/api/v1/webhooks/1/deliveries"},

@@ -71,6 +71,12 @@ func (h *handler) routes(e *echo.Echo) {
 	v1.GET("/articles/:slug/live", h.liveThread)
 	v1.GET("/sites/:site/live", h.liveSiteThread)
 
+	v1.GET("/feeds/articles/:slug", h.threadFeed)
+	v1.GET("/feeds/sites/:site", h.siteFeed)
+	v1.GET("/feeds/replies/:token", h.repliesFeed)
+	v1.POST("/me/replies-feed", h.newRepliesFeed, requireUser)
+	v1.DELETE("/me/replies-feed", h.revokeRepliesFeed, requireUser)
+
 	v1.GET("/webhooks", h.listWebhooks, requireAdmin)
 	v1.POST("/webhooks", h.createWebhook, requireAdmin)
 	v1.GET("/webhooks/:id", h.getWebhook, requireAdmin)

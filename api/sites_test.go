@@ -361,3 +361,26 @@ func TestSiteRules(t *testing.T) {
 		t.Fatalf("on the default site (global rules): %s, want approved", c.Status)
 	}
 }
+
+// TestSiteConfig: the widget's configuration follows the site's own rules.
+func TestSiteConfig(t *testing.T) {
+	s := newTestServer(t)
+	admin := s.admin(t).AccessToken
+	s.createSite(t, admin, map[string]any{"id": "terse", "name": "Terse", "origins": []string{"http://example.com"}, "rules": map[string]any{"max_body_chars": 280, "edit_window_minutes": 0}})
+	for path, wantChars := range map[string]int{"/api/v1/config": 10000, "/api/v1/config?site=default": 10000, "/api/v1/config?site=terse": 280, "/api/v1/config?site=nowhere": 10000} {
+		rec := s.do(t, "GET", path, "", nil)
+		want(t, rec, http.StatusOK)
+		if got := decode[map[string]any](t, rec); got["max_body_chars"] != float64(wantChars) {
+			t.Errorf("%s: max_body_chars = %v, want %d", path, got["max_body_chars"], wantChars)
+		}
+	}
+	// And the site's threads enforce it.
+	rec := s.doOrigin(t, "http://example.com", "POST", "/api/v1/sites/terse/comments", admin, map[string]any{"key": "http://example.com/p", "url": "http://example.com/p", "body": strings.Repeat("x", 281)})
+	wantError(t, rec, http.StatusBadRequest, "validation_failed")
+	if e := decode[errorJSON](t, rec); e.Error.Fields["body"] == "" {
+		t.Fatalf("refused for %+v, want the body's length", e.Error)
+	}
+	if n := s.articlesOf(t, "terse"); n != 0 {
+		t.Fatalf("a refused first comment left %d articles", n)
+	}
+}

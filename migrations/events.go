@@ -58,3 +58,13 @@ func changeEvents(tx *gorm.DB) error {
 	// The fan-out reads the events not yet fanned out, oldest first.
 	return tx.Exec("CREATE INDEX idx_events_fan_out ON events (id) WHERE fan_out").Error
 }
+
+// feedTokens creates the private tokens of users' replies feeds.
+func feedTokens(tx *gorm.DB) error {
+	type feedToken struct {
+		UserID    uint   `gorm:"primaryKey;autoIncrement:false"`
+		TokenHash string `gorm:"size:64;not null;uniqueIndex:idx_feed_tokens_hash"`
+		CreatedAt time.Time
+	}
+	return tx.Migrator().CreateTable(&feedToken{})
+}

@@ -57,6 +57,9 @@ func TestSites(t *testing.T) {
 	if err := exec("INSERT INTO articles (site_id, slug, title, published_at) VALUES ('default', 'one', 'again', CURRENT_TIMESTAMP)"); err == nil {
 		t.Fatal("the same key twice on one site was stored")
 	}
+	if !db.Migrator().HasIndex("articles", "idx_articles_site_published") {
+		t.Fatal("no index for a site's articles by date")
+	}
 	if !db.Migrator().HasIndex("articles", "idx_articles_site_slug") || db.Migrator().HasIndex("articles", "idx_articles_slug") {
 		t.Fatal("articles' key index is not (site_id, slug)")
 	}

@@ -18,11 +18,13 @@ var Steps = []Step{
 	{ID: "0004_login_throttles", Up: loginThrottles},
 	{ID: "0004_username_skeletons", Up: usernameSkeletons},
 	{ID: "0006_sites", Up: sites},
+	{ID: "0006_sites_listing", Up: sitesListing},
 	{ID: "0007_1_mail_outbox", Up: mailOutbox},
 	{ID: "0007_2_identity", Up: identity},
 	{ID: "0007_3_login_results", Up: loginResults},
 	{ID: "0008_imports", Up: imports},
 	{ID: "0009_1_change_events", Up: changeEvents},
+	{ID: "0009_2_feed_tokens", Up: feedTokens},
 }
 
 // core creates users, articles, comments, votes, flags, refresh tokens, bans,

@@ -57,3 +57,11 @@ type WebhookDelivery struct {
 	CreatedAt   time.Time
 	DeliveredAt *time.Time
 }
+
+// FeedToken is the private token of a user's replies feed; only its SHA-256
+// is stored, and a new one replaces the old.
+type FeedToken struct {
+	UserID    uint `gorm:"primaryKey;autoIncrement:false"`
+	TokenHash string
+	CreatedAt time.Time
+}

@@ -1080,7 +1080,7 @@ import { areaOf, createClient, plural, sentence as asSentence, storage } from ".
     // Whether comments are closed comes with the thread (load), not from
     // the article, whose body can be long.
     const [cfg, who] = await Promise.all([
-      quiet(api("GET", "/config")),
+      quiet(api("GET", legacy ? "/config" : "/config?site=" + encodeURIComponent(params.get("site") || "default"))),
       store.get("access") || store.get("refresh") ? quiet(api("GET", "/me")) : null,
     ]);
     if (cfg) Object.assign(S.cfg, cfg);
