@@ -100,6 +100,8 @@ func TestSiteModerator(t *testing.T) {
 		{"reject on another site", "POST", fmt.Sprintf("/api/v1/moderation/comments/%d/reject", theirsPub), nil, 403},
 		{"bulk with one of another site", "POST", "/api/v1/moderation/bulk", map[string]any{"ids": []uint{oursHeld, theirsHeld}, "action": "approve"}, 403},
 		{"ban", "POST", fmt.Sprintf("/api/v1/moderation/users/%d/ban", s.register(t, "troll").User.ID), map[string]any{"reason": "no"}, 403},
+		{"edit on another site", "PATCH", fmt.Sprintf("/api/v1/comments/%d", theirsHeld), map[string]any{"body": "edited by a moderator of ours"}, 403},
+		{"delete on another site", "DELETE", fmt.Sprintf("/api/v1/comments/%d", theirsHeld), nil, 403},
 		{"site settings", "PATCH", "/api/v1/sites/ours", map[string]any{"name": "x"}, 403},
 		{"own site", "GET", "/api/v1/sites/ours", nil, 200},
 		{"rules", "GET", "/api/v1/moderation/rules", nil, 200},
@@ -138,6 +140,8 @@ func TestSiteModerator(t *testing.T) {
 	if !slices.Equal(targets, []uint{oursHeld, oursPub}) {
 		t.Fatalf("log targets = %v, want only the actions on ours (%d, %d)", targets, oursHeld, oursPub)
 	}
+	// Their own site's comments they may still edit.
+	want(t, s.do(t, "PATCH", fmt.Sprintf("/api/v1/comments/%d", oursHeld), tok, map[string]any{"body": "ours held, edited"}), http.StatusOK)
 	// Lifting the limit gives every site back.
 	want(t, s.do(t, "PUT", fmt.Sprintf("/api/v1/admin/users/%d/sites", mo.User.ID), admin, map[string]any{"sites": []string{}}), http.StatusOK)
 	want(t, s.do(t, "POST", fmt.Sprintf("/api/v1/moderation/comments/%d/approve", theirsHeld), tok, nil), http.StatusOK)

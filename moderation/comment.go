@@ -108,6 +108,11 @@ func (s *Service) Delete(ctx context.Context, id uint, by *models.User) error {
 	if err := checkOutranks(s.Store.Read.WithContext(ctx), by, c); err != nil {
 		return err
 	}
+	if !own {
+		if err := s.checkCovers(ctx, by, c); err != nil {
+			return err
+		}
+	}
 	if c.Status == models.StatusDeleted {
 		return fmt.Errorf("delete comment %d: %w", id, models.ErrNotFound)
 	}

@@ -94,6 +94,11 @@ func (s *Service) editable(ctx context.Context, id uint, editor *models.User, ru
 	if err := checkOutranks(s.Store.Read.WithContext(ctx), editor, c); err != nil {
 		return nil, Author{}, err
 	}
+	if !own {
+		if err := s.checkCovers(ctx, editor, c); err != nil {
+			return nil, Author{}, err
+		}
+	}
 	return c, author, nil
 }
 

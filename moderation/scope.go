@@ -62,3 +62,13 @@ func checkSites(tx *gorm.DB, limited []string, comments ...*models.Comment) erro
 	}
 	return nil
 }
+
+// checkCovers refuses a moderator's action on a comment of a site they do
+// not moderate: editing or deleting someone else's words is moderation too.
+func (s *Service) checkCovers(ctx context.Context, u *models.User, c *models.Comment) error {
+	limited, err := s.SitesOf(ctx, u)
+	if err != nil {
+		return err
+	}
+	return checkSites(s.Store.Read.WithContext(ctx), limited, c)
+}
