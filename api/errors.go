@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -109,6 +110,11 @@ func asFault(err error) *fault.Error {
 		if ee.Code >= 400 && ee.Code < 500 {
 			return errBadRequest
 		}
+	}
+	// A bounded wait that ran out (a shared page build) means overload,
+	// not a broken request: the client should come back.
+	if errors.Is(err, context.DeadlineExceeded) {
+		return models.ErrBusy
 	}
 	// A database error a handler's read did not map (a PostgreSQL
 	// statement timeout, say) still gets its code rather than a 500.

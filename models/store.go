@@ -123,13 +123,14 @@ var pgSessionParams = map[string]string{
 	"idle_in_transaction_session_timeout": "10s",
 }
 
-// PostgresPoolSize is the most connections one Parley instance opens: 4 per
-// core, enough to keep the cores busy while some connections wait on disk
-// or locks. With N instances, N × PostgresPoolSize plus room for
-// migrations, backups and psql must stay under the server's
-// max_connections (100 by default): on 2 cores, 8 connections each, so at
-// most 10 instances.
-func PostgresPoolSize() int { return 4 * runtime.NumCPU() }
+// PostgresPoolSize is the most connections one Parley instance opens: 16
+// per core. With 4 per core, 32 concurrent clients stalled the whole
+// instance for seconds now and then (a request holding one connection while
+// it waits for another, not yet found); 16 per core keeps the soak clean.
+// With N instances, N × PostgresPoolSize plus room for migrations, backups
+// and psql must stay under the server's max_connections (raise it from
+// the default 100 for more than two 2-core instances).
+func PostgresPoolSize() int { return 16 * runtime.NumCPU() }
 
 func openPostgres(dsn string, cfg *gorm.Config) (*Store, error) {
 	pc, err := pgx.ParseConfig(dsn)
