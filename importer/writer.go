@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -99,6 +100,7 @@ type threadState struct {
 }
 
 type writer struct {
+	stopped   atomic.Bool // the flushing goroutine failed: the reader stops
 	ctx       context.Context
 	st        *models.Store
 	opt       Options
@@ -152,8 +154,12 @@ func (w *writer) run(read func(Stream) error) (*Summary, error) {
 	go func() {
 		defer close(done)
 		for b := range w.batches {
-			if w.err == nil {
-				w.err = w.flush(b)
+			if w.stopped.Load() {
+				continue
+			}
+			if err := w.flush(b); err != nil {
+				w.err = err // read by run only after done
+				w.stopped.Store(true)
 			}
 		}
 	}()
@@ -178,7 +184,7 @@ var errStopped = errors.New("import stopped")
 
 // Comment takes one comment from the reader.
 func (w *writer) Comment(c *Comment) error {
-	if w.err != nil {
+	if w.stopped.Load() {
 		return errStopped
 	}
 	if err := w.ctx.Err(); err != nil {
